@@ -1,0 +1,61 @@
+/**
+ * The machine's memory copy bandwidth: a large buffer copied with TypedArray.set (a memmove),
+ * on one thread and split across `threads` workers. Bandwidth counts bytes read + bytes written
+ * (2 x size / time), the same accounting as the loss's "one read plus one write of the logits".
+ * The buffers are filled first so that no page is a shared zero page or faulted in while timed.
+ */
+import { Worker } from 'node:worker_threads';
+import { Rng } from './inputs.js';
+import { measure, type Timing } from './measure.js';
+
+export interface CopyBandwidth {
+  bytes: number;
+  threads: number;
+  singleThreadGBs: number;
+  multiThreadGBs: number;
+  bestGBs: number; // the denominator of "fraction of copy bandwidth": the faster of the two
+  singleThread: Timing;
+  multiThread: Timing;
+}
+
+export async function measureCopyBandwidth(bytes: number, threads: number, iterations: number): Promise<CopyBandwidth> {
+  const words = Math.floor(bytes / 8 / threads) * threads;
+  const size = words * 8;
+  const source = new SharedArrayBuffer(size);
+  const target = new SharedArrayBuffer(size);
+  const from = new Float64Array(source);
+  const to = new Float64Array(target);
+  const rng = new Rng(7);
+  for (let i = 0; i < from.length; i++) from[i] = rng.next();
+  to.fill(1);
+
+  const singleThread = await measure('copy 1 thread', () => to.set(from), { iterations, warmup: 1 });
+
+  const perWorker = size / threads;
+  const workers = Array.from({ length: threads }, (_, k) =>
+    new Worker(new URL('./copy-worker.js', import.meta.url), {
+      workerData: { source, target, begin: k * perWorker, end: (k + 1) * perWorker },
+    }));
+  const copyAll = (): Promise<unknown[]> =>
+    Promise.all(workers.map((w) => new Promise((resolve) => {
+      w.once('message', resolve);
+      w.postMessage('copy');
+    })));
+  let multiThread: Timing;
+  try {
+    multiThread = await measure(`copy ${threads} threads`, copyAll, { iterations, warmup: 1 });
+  } finally {
+    for (const w of workers) await w.terminate();
+  }
+
+  const gbs = (t: Timing): number => (2 * size) / (t.medianMs * 1e6);
+  return {
+    bytes: size,
+    threads,
+    singleThreadGBs: gbs(singleThread),
+    multiThreadGBs: gbs(multiThread),
+    bestGBs: Math.max(gbs(singleThread), gbs(multiThread)),
+    singleThread,
+    multiThread,
+  };
+}

@@ -1,0 +1,83 @@
+/** Command-line options of the benchmark (`npm run bench -- [options]`). */
+import { availableParallelism } from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Shape } from './inputs.js';
+
+export interface BenchOptions {
+  quick: boolean;
+  threads: number;
+  filters: string[]; // lower-case substrings; a case runs when its name contains any (all when empty)
+  out: string;
+  python?: string;
+  library?: string; // module exporting dpoLoss and backendInfo; default <repo>/dist/loss/index.js
+  shape: Shape; // the fused-loss shape
+  referenceShape: Shape; // the float64 reference's (smaller) shape; its times are scaled per element
+  copyBytes: number;
+  iterations: { fused: number; plain: number; reference: number; torch: number; copy: number };
+}
+
+export const USAGE = `usage: npm run bench -- [options]    (or: node bench/run.js [options])
+
+Benchmarks the fused DPO loss (dist/loss, build it with \`npm run build\`) against the float64
+TypeScript reference, a plain TypeScript float32 implementation, PyTorch CPU eager (TRL's
+computation, when /usr/bin/python3 or python3 has torch) and the memory copy bandwidth.
+
+options:
+  --quick          small shape (pairs=1, seqLen=128, vocab=32000) for a smoke run (< 60 s)
+  --threads N      threads for the loss, PyTorch and the multi-threaded copy (default: all cores)
+  --filter TEXT    run only cases whose name contains TEXT (case-insensitive; comma-separated
+                   list = any of them), e.g. --filter fused,copy
+  --iterations N   timed iterations of each fused-loss case (default 10)
+  --out PATH       where to write the JSON results (default ./bench-results.json)
+  --python PATH    the python with torch (default: /usr/bin/python3, then python3)
+  --library PATH   the loss module to measure (default: dist/loss/index.js of this checkout)
+  -h, --help       this text`;
+
+export function parseOptions(argv: string[]): BenchOptions | { help: true } {
+  const { values } = parseArgs({
+    args: argv,
+    strict: true,
+    allowPositionals: false,
+    options: {
+      quick: { type: 'boolean', default: false },
+      threads: { type: 'string' },
+      filter: { type: 'string' },
+      iterations: { type: 'string' },
+      out: { type: 'string', default: './bench-results.json' },
+      python: { type: 'string' },
+      library: { type: 'string' },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  });
+  if (values.help) return { help: true };
+  const threads = values.threads === undefined ? availableParallelism() : positiveInt('--threads', values.threads);
+  const fusedIterations = values.iterations === undefined ? 10 : positiveInt('--iterations', values.iterations);
+  const filters = (values.filter ?? '').split(',').map((f) => f.trim().toLowerCase()).filter((f) => f.length > 0);
+  const quick = values.quick;
+  return {
+    quick,
+    threads,
+    filters,
+    out: values.out,
+    python: values.python,
+    library: values.library,
+    shape: quick ? { pairs: 1, seqLen: 128, vocab: 32000 } : { pairs: 2, seqLen: 512, vocab: 128256 },
+    referenceShape: quick ? { pairs: 1, seqLen: 128, vocab: 32000 } : { pairs: 2, seqLen: 16, vocab: 128256 },
+    copyBytes: quick ? 64 << 20 : 512 << 20,
+    iterations: quick
+      ? { fused: fusedIterations, plain: 3, reference: 3, torch: 3, copy: 10 }
+      : { fused: fusedIterations, plain: 3, reference: 3, torch: 5, copy: 10 },
+  };
+}
+
+function positiveInt(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isInteger(n) || n < 1) throw new RangeError(`${flag} must be a positive integer, got '${text}'`);
+  return n;
+}
+
+/** Whether --filter lets any of these cases run. */
+export function selected(options: BenchOptions, ...caseNames: string[]): boolean {
+  if (options.filters.length === 0) return true;
+  return caseNames.some((name) => options.filters.some((f) => name.toLowerCase().includes(f)));
+}

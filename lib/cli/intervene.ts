@@ -1,0 +1,167 @@
+/** `ipo intervene`: parses flags and calls lib/intervene (see docs/intervene.md). */
+import { parseArgs } from 'node:util';
+import { loadPrompts } from '../data/prompts.js';
+import { createModelClient, endpointFromEnv, DEFAULT_TEMPERATURE, DEFAULT_TOP_P } from '../model/client.js';
+import { type ChatTemplate, loadChatTemplate } from '../model/chat-template.js';
+import { type CueDetector, judgeDetector, lexicalDetector } from '../intervene/detectors.js';
+import { DEFAULT_TRIGGERS_FILE, loadTriggers } from '../intervene/triggers.js';
+import { openCallCache } from '../intervene/cache.js';
+import { runIntervene } from '../intervene/runner.js';
+import { UsageError, choiceFlag, intFlag, numberFlag, parseArgsMessage } from '../intervene/cli-util.js';
+
+const HELP = `usage: ipo intervene --input FILE --output FILE --base-url URL --model NAME [options]
+
+Builds IPO preference pairs (Algorithm 1): sample a trace, find the first compliance cue, splice in a
+safety trigger, let the model continue, keep the pair once the continuation is safe.
+
+  --input FILE            prompts: JSONL (id + prompt or messages, optional response trace) or a
+                          shipped CSV/JSON benchmark file (STAR-1, JailbreakBench, StrongREJECT, ...)
+  --output FILE           pairs, one JSON object a line; skipped prompts go to FILE.skipped.jsonl
+  --base-url URL[,URL]    policy server(s), OpenAI-compatible (env IPO_BASE_URL); several = replicas
+  --model NAME            policy model (env IPO_MODEL); key from --api-key or env IPO_API_KEY
+  --judge-base-url URL    judge server(s) (env IPO_JUDGE_BASE_URL)
+  --judge-model NAME      judge model (env IPO_JUDGE_MODEL); key from env IPO_JUDGE_API_KEY
+  --detector KIND         judge (default) | self (the policy judges its own trace) | lexical (offline)
+  --triggers FILE         safety triggers, one a line, '#' comments (default: the shipped six)
+  --rounds N              rounds of Algorithm 1 per trigger (default 1)
+  --all-triggers          run once per trigger instead of drawing one trigger
+  --mode MODE             completions (render --chat-template, call /completions) | chat (vLLM
+                          continue_final_message); default completions with --chat-template, else chat
+  --chat-template FILE    the model's tokenizer_config.json or a .jinja file
+  --concurrency N         prompts in flight (default 8)
+  --resume                continue an interrupted run (skips finished ids)
+  --force                 overwrite an existing output instead of refusing
+  --limit N               only the first N prompts of the input
+  --seed N                seed for trigger draws, also sent to the server
+  --format ipo|trl        ipo records (default) or TRL rows {prompt, chosen, rejected}
+  --temperature T         sampling temperature (default 0.6)
+  --top-p P               nucleus sampling (default 0.95)
+  --max-tokens N          token limit per generation (server default if unset)
+  --timeout S             seconds per request before it is retried (default 600)
+  --max-retries N         retries per request on 429/5xx/timeouts (default 4)
+  --cache FILE            model-call cache (default OUTPUT.cache.jsonl)
+  --label VALUE           keep only input rows whose label column equals VALUE
+  --ignore-responses      sample a fresh trace even where the input row carries one
+  --quiet                 no progress bar
+`;
+
+export async function run(argv: string[]): Promise<number> {
+  let values: Record<string, string | boolean | undefined>;
+  try {
+    values = parseArgs({
+      args: argv,
+      strict: true,
+      allowPositionals: false,
+      options: {
+        input: { type: 'string' },
+        output: { type: 'string' },
+        'base-url': { type: 'string' },
+        model: { type: 'string' },
+        'api-key': { type: 'string' },
+        'judge-base-url': { type: 'string' },
+        'judge-model': { type: 'string' },
+        'judge-api-key': { type: 'string' },
+        detector: { type: 'string' },
+        triggers: { type: 'string' },
+        rounds: { type: 'string' },
+        'all-triggers': { type: 'boolean' },
+        mode: { type: 'string' },
+        'chat-template': { type: 'string' },
+        concurrency: { type: 'string' },
+        resume: { type: 'boolean' },
+        force: { type: 'boolean' },
+        limit: { type: 'string' },
+        seed: { type: 'string' },
+        format: { type: 'string' },
+        temperature: { type: 'string' },
+        'top-p': { type: 'string' },
+        'max-tokens': { type: 'string' },
+        timeout: { type: 'string' },
+        'max-retries': { type: 'string' },
+        cache: { type: 'string' },
+        label: { type: 'string' },
+        'ignore-responses': { type: 'boolean' },
+        quiet: { type: 'boolean' },
+        help: { type: 'boolean', short: 'h' },
+      },
+    }).values;
+  } catch (err) {
+    process.stderr.write(`ipo intervene: ${parseArgsMessage(err)}\n`);
+    return 2;
+  }
+  if (values.help) {
+    process.stdout.write(HELP);
+    return 0;
+  }
+  const str = (k: string) => values[k] as string | undefined;
+  try {
+    if (!str('input')) throw new UsageError('--input is required');
+    if (!str('output')) throw new UsageError('--output is required');
+    if (values.resume && values.force) throw new UsageError('--resume and --force exclude each other');
+    const detectorKind = choiceFlag(str('detector'), 'detector', ['judge', 'self', 'lexical'] as const, 'judge');
+    const format = choiceFlag(str('format'), 'format', ['ipo', 'trl'] as const, 'ipo');
+    const rounds = intFlag(str('rounds'), 'rounds', 1, 1)!;
+    const concurrency = intFlag(str('concurrency'), 'concurrency', 1, 8)!;
+    const limit = intFlag(str('limit'), 'limit', 0);
+    const seed = intFlag(str('seed'), 'seed', 0);
+    const maxTokens = intFlag(str('max-tokens'), 'max-tokens', 1);
+    const maxRetries = intFlag(str('max-retries'), 'max-retries', 0, 4)!;
+    const timeoutMs = numberFlag(str('timeout'), 'timeout', 0.001, 86_400, 600) * 1000;
+    const temperature = numberFlag(str('temperature'), 'temperature', 0, 5, DEFAULT_TEMPERATURE);
+    const topP = numberFlag(str('top-p'), 'top-p', 0, 1, DEFAULT_TOP_P);
+    let chatTemplate: ChatTemplate | undefined;
+    if (str('chat-template')) chatTemplate = loadChatTemplate(str('chat-template')!);
+    const mode = choiceFlag(str('mode'), 'mode', ['completions', 'chat'] as const, chatTemplate ? 'completions' : 'chat');
+    if (mode === 'completions' && !chatTemplate) throw new UsageError('--mode completions needs --chat-template');
+    if (format === 'trl' && !chatTemplate) throw new UsageError('--format trl needs --chat-template');
+
+    const triggers = loadTriggers(str('triggers') ?? DEFAULT_TRIGGERS_FILE);
+    let prompts = loadPrompts(str('input')!, { label: str('label') });
+    if (values['ignore-responses']) prompts = prompts.map(({ response: _ignored, ...rest }) => rest);
+    if (limit !== undefined) prompts = prompts.slice(0, limit);
+
+    const policyEndpoint = endpointFromEnv('policy', { baseUrl: str('base-url'), model: str('model'), apiKey: str('api-key'), timeoutMs, maxRetries });
+    const policy = createModelClient({ ...policyEndpoint, mode, chatTemplate });
+    let detector: CueDetector;
+    if (detectorKind === 'lexical') detector = lexicalDetector;
+    else if (detectorKind === 'self') detector = judgeDetector(createModelClient({ ...policyEndpoint, mode: 'chat' }), { role: 'self' });
+    else {
+      const judgeEndpoint = endpointFromEnv('judge', { baseUrl: str('judge-base-url'), model: str('judge-model'), apiKey: str('judge-api-key'), timeoutMs, maxRetries });
+      detector = judgeDetector(createModelClient(judgeEndpoint), { role: 'judge' });
+    }
+
+    const output = str('output')!;
+    const summary = await runIntervene({
+      prompts,
+      output,
+      format,
+      resume: Boolean(values.resume),
+      force: Boolean(values.force),
+      chatTemplate,
+      allTriggers: Boolean(values['all-triggers']),
+      concurrency,
+      progress: values.quiet ? null : process.stderr,
+      settings: {
+        policy,
+        detector,
+        triggers,
+        rounds,
+        sampling: { temperature, topP, ...(maxTokens !== undefined ? { maxTokens } : {}), ...(seed !== undefined ? { seed } : {}) },
+        cache: openCallCache(str('cache') ?? `${output}.cache.jsonl`),
+      },
+    });
+    process.stdout.write(JSON.stringify(summary) + '\n');
+    process.stderr.write(
+      `intervene: ${summary.pairs} pairs, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.alreadyDone} already done ` +
+        `(${summary.prompts} prompts, ${summary.seconds.toFixed(1)} s) -> ${output}\n`,
+    );
+    if (summary.failed) {
+      process.stderr.write(`ipo intervene: ${summary.failed} prompt(s) failed; rerun with --resume to retry them\n`);
+      return 1;
+    }
+    return 0;
+  } catch (err) {
+    process.stderr.write(`ipo intervene: ${err instanceof Error ? err.message : String(err)}\n`);
+    return err instanceof UsageError ? 2 : 1;
+  }
+}
