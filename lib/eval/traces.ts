@@ -37,7 +37,12 @@ export function traceFromRecord(row: Record<string, unknown>, where: string, ord
 }
 
 export function loadTraces(path: string): CsrTrace[] {
-  const text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
+  } catch (err) {
+    throw new Error(`cannot read traces ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+  }
   let rows: Array<{ row: unknown; where: string }>;
   if (text.trimStart().startsWith('[')) {
     const parsed: unknown = JSON.parse(text);

@@ -8,7 +8,8 @@
  *     their own lines. Blank lines produce no sentence.
  *  3. Inside a line, a sentence ends after a run of terminators (. ! ? … or "...") and any closing
  *     quotes/brackets, when whitespace follows, except when
- *     a. the next word starts with a lower-case letter or a digit ("wait... maybe", "about 3. 5 of"),
+ *     a. the next word starts with a lower-case letter, or a digit that is not an inline list
+ *        marker ("wait... maybe", "costs $3. 5 of them"; but "Gather. 2. Mix" splits),
  *     b. the dot ends a known abbreviation (e.g., i.e., vs., Dr., U.S., ...) or a single-letter
  *        initial ("J. K."), "etc." only when a capital follows it counts as an end,
  *     c. the dot ends a list marker at the start of the line ("1. ", "a. ", "iv. ").
@@ -88,7 +89,8 @@ function splitLine(text: string, from: number, to: number, push: (s: number, e: 
 function isBoundary(before: string, terminator: string, rest: string): boolean {
   const next = rest[0];
   // 3a: a lower-case letter or digit after the terminator continues the sentence
-  if (/[a-z0-9]/.test(next)) return false;
+  // (a digit that starts an inline list item, "2. " or "2) ", does begin a sentence)
+  if (/[a-z]/.test(next) || (/[0-9]/.test(next) && !/^\d+[.)]\s/.test(rest))) return false;
   if (terminator[0] !== '.' || terminator.startsWith('..')) return true;
   const word = /(\S+)$/.exec(before)?.[1] ?? '';
   const bare = word.replace(/^[("'“‘*_]+/, '').toLowerCase();

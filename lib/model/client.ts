@@ -66,8 +66,8 @@ export function createModelClient(config: ModelClientOptions): ModelClient & { r
   const stats: ClientStats = { requests: 0, retries: 0 };
 
   async function withRetries<T>(call: (sdk: OpenAI) => Promise<T>): Promise<T> {
-    for (let attempt = 0; ; attempt++) {
-      const index = next++ % sdks.length;
+    let index = next++ % sdks.length;
+    for (let attempt = 0; ; attempt++, index = (index + 1) % sdks.length) {
       stats.requests++;
       try {
         return await call(sdks[index]);

@@ -4,6 +4,7 @@
 #include <napi.h>
 
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 #include <string>
 
@@ -15,11 +16,18 @@ void ipo_register_cuda(Napi::Env env, Napi::Object exports);
 
 namespace {
 
-[[noreturn]] void throw_type(Napi::Env env, const std::string& message) {
-  throw Napi::TypeError::New(env, message);
+// Errors raised here carry the same `code` and `argument` properties as the core's.
+[[noreturn]] void throw_type(Napi::Env env, const char* argument, const std::string& message) {
+  Napi::Error e = Napi::TypeError::New(env, message);
+  e.Set("code", Napi::String::New(env, "IPO_ERR_TYPE"));
+  e.Set("argument", Napi::String::New(env, argument));
+  throw e;
 }
-[[noreturn]] void throw_range(Napi::Env env, const std::string& message) {
-  throw Napi::RangeError::New(env, message);
+[[noreturn]] void throw_range(Napi::Env env, const char* argument, const std::string& message) {
+  Napi::Error e = Napi::RangeError::New(env, message);
+  e.Set("code", Napi::String::New(env, "IPO_ERR_RANGE"));
+  e.Set("argument", Napi::String::New(env, argument));
+  throw e;
 }
 
 Napi::Error to_js_error(Napi::Env env, const ipo_error& e) {
@@ -36,26 +44,31 @@ Napi::Error to_js_error(Napi::Env env, const ipo_error& e) {
 
 double positive_integer(Napi::Env env, Napi::Object obj, const char* name) {
   Napi::Value v = obj.Get(name);
-  if (!v.IsNumber()) throw_type(env, std::string(name) + " must be a number");
+  if (!v.IsNumber()) throw_type(env, name, std::string(name) + " must be a number");
   const double d = v.As<Napi::Number>().DoubleValue();
   if (!(d >= 1) || d != std::floor(d) || d > 9007199254740991.0)
-    throw_range(env, std::string(name) + " must be a positive integer (got " + v.ToString().Utf8Value() + ")");
+    throw_range(env, name, std::string(name) + " must be a positive integer (got " + v.ToString().Utf8Value() + ")");
   return d;
 }
 
 double optional_number(Napi::Env env, Napi::Object obj, const char* name, double fallback) {
   Napi::Value v = obj.Get(name);
   if (v.IsUndefined()) return fallback;
-  if (!v.IsNumber()) throw_type(env, std::string("options.") + name + " must be a number");
+  if (!v.IsNumber()) throw_type(env, name, std::string("options.") + name + " must be a number");
   return v.As<Napi::Number>().DoubleValue();
 }
 
 std::string optional_string(Napi::Env env, Napi::Object obj, const char* name, const char* fallback) {
   Napi::Value v = obj.Get(name);
   if (v.IsUndefined()) return fallback;
-  if (!v.IsString()) throw_type(env, std::string("options.") + name + " must be a string");
+  if (!v.IsString()) throw_type(env, name, std::string("options.") + name + " must be a string");
   return v.As<Napi::String>().Utf8Value();
 }
+
+// A zero-filled ArrayBuffer for the gradient (Node's calloc): pages that are never written, the
+// unscored rows, are never faulted in, so they cost nothing. (Huge pages were tried: on a VM the
+// kernel's compaction stalls for seconds; see docs/loss.md.)
+Napi::ArrayBuffer zeroed_buffer(Napi::Env env, size_t bytes) { return Napi::ArrayBuffer::New(env, bytes); }
 
 // The JS objects a call reads or writes; held by reference while an async call runs.
 struct Arrays {
@@ -69,32 +82,32 @@ struct ParsedInput {
 };
 
 ParsedInput parse_input(Napi::Env env, Napi::Value value, Arrays* keep) {
-  if (!value.IsObject() || value.IsArray()) throw_type(env, "input must be an object { logits, dtype?, seqLen, vocab, labels }");
+  if (!value.IsObject() || value.IsArray()) throw_type(env, "input", "input must be an object { logits, dtype?, seqLen, vocab, labels }");
   Napi::Object input = value.As<Napi::Object>();
   ParsedInput p;
 
   Napi::Value logits = input.Get("logits");
-  if (!logits.IsTypedArray()) throw_type(env, "logits must be a Float32Array or a Uint16Array");
+  if (!logits.IsTypedArray()) throw_type(env, "logits", "logits must be a Float32Array or a Uint16Array");
   Napi::TypedArray typed = logits.As<Napi::TypedArray>();
   const napi_typedarray_type kind = typed.TypedArrayType();
   if (kind != napi_float32_array && kind != napi_uint16_array)
-    throw_type(env, "logits must be a Float32Array or a Uint16Array (bf16/f16 bits)");
+    throw_type(env, "logits", "logits must be a Float32Array or a Uint16Array (bf16/f16 bits)");
   p.is_u16 = kind == napi_uint16_array;
 
   Napi::Value dtype_value = input.Get("dtype");
   std::string dtype = "float32";
   if (!dtype_value.IsUndefined()) {
-    if (!dtype_value.IsString()) throw_type(env, "dtype must be 'float32', 'bfloat16' or 'float16'");
+    if (!dtype_value.IsString()) throw_type(env, "dtype", "dtype must be 'float32', 'bfloat16' or 'float16'");
     dtype = dtype_value.As<Napi::String>().Utf8Value();
   } else if (p.is_u16) {
-    throw_type(env, "dtype is required for a Uint16Array of logits: 'bfloat16' or 'float16'");
+    throw_type(env, "dtype", "dtype is required for a Uint16Array of logits: 'bfloat16' or 'float16'");
   }
   if (dtype == "float32") p.logits.dtype = IPO_DTYPE_F32;
   else if (dtype == "bfloat16") p.logits.dtype = IPO_DTYPE_BF16;
   else if (dtype == "float16") p.logits.dtype = IPO_DTYPE_F16;
-  else throw_type(env, "dtype must be 'float32', 'bfloat16' or 'float16' (got '" + dtype + "')");
+  else throw_type(env, "dtype", "dtype must be 'float32', 'bfloat16' or 'float16' (got '" + dtype + "')");
   if (p.is_u16 != (p.logits.dtype != IPO_DTYPE_F32))
-    throw_type(env, p.is_u16 ? "logits is a Uint16Array but dtype is 'float32': use a Float32Array, or dtype 'bfloat16'/'float16'"
+    throw_type(env, "logits", p.is_u16 ? "logits is a Uint16Array but dtype is 'float32': use a Float32Array, or dtype 'bfloat16'/'float16'"
                              : "logits is a Float32Array but dtype is '" + dtype + "': 16-bit logits go in a Uint16Array");
 
   const double seq_len = positive_integer(env, input, "seqLen");
@@ -102,18 +115,18 @@ ParsedInput parse_input(Napi::Env env, Napi::Value value, Arrays* keep) {
 
   Napi::Value labels = input.Get("labels");
   if (!labels.IsTypedArray() || labels.As<Napi::TypedArray>().TypedArrayType() != napi_int32_array)
-    throw_type(env, "labels must be an Int32Array");
+    throw_type(env, "labels", "labels must be an Int32Array");
   Napi::Int32Array label_array = labels.As<Napi::Int32Array>();
   const double label_count = (double)label_array.ElementLength();
   if (label_count == 0 || std::fmod(label_count, seq_len) != 0)
-    throw_range(env, "labels.length (" + std::to_string((size_t)label_count) + ") must be a positive multiple of seqLen (" +
+    throw_range(env, "labels", "labels.length (" + std::to_string((size_t)label_count) + ") must be a positive multiple of seqLen (" +
                          std::to_string((int64_t)seq_len) + ")");
   const double sequences = label_count / seq_len;
   const double expected = sequences * seq_len * vocab;
   if (!(expected < 9007199254740992.0))
-    throw_range(env, "sequences x seqLen x vocab overflows: the logits cannot have that many elements");
+    throw_range(env, "logits", "sequences x seqLen x vocab overflows: the logits cannot have that many elements");
   if ((double)typed.ElementLength() != expected)
-    throw_range(env, "logits.length is " + std::to_string(typed.ElementLength()) + " but sequences x seqLen x vocab = " +
+    throw_range(env, "logits", "logits.length is " + std::to_string(typed.ElementLength()) + " but sequences x seqLen x vocab = " +
                          std::to_string((int64_t)sequences) + " x " + std::to_string((int64_t)seq_len) + " x " +
                          std::to_string((int64_t)vocab) + " = " + std::to_string((int64_t)expected) +
                          " (sequences = labels.length / seqLen)");
@@ -173,17 +186,17 @@ void prepare_dpo(Napi::Env env, const Napi::CallbackInfo& info, DpoCall* call, b
   Napi::Object input = info[0].As<Napi::Object>();
   Napi::Value ref = input.Get("refLogps");
   if (!ref.IsTypedArray() || ref.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array)
-    throw_type(env, "refLogps must be a Float32Array");
+    throw_type(env, "refLogps", "refLogps must be a Float32Array");
   Napi::Float32Array ref_array = ref.As<Napi::Float32Array>();
   if ((int64_t)ref_array.ElementLength() != call->input.logits.sequences)
-    throw_range(env, "refLogps.length is " + std::to_string(ref_array.ElementLength()) + " but the batch has " +
+    throw_range(env, "refLogps", "refLogps.length is " + std::to_string(ref_array.ElementLength()) + " but the batch has " +
                          std::to_string(call->input.logits.sequences) + " sequences (2 x pairs)");
   call->ref = ref_array.Data();
   if (hold) call->keep.ref = Napi::Persistent(ref.As<Napi::Object>());
 
   Napi::Object options = Napi::Object::New(env);
   if (info.Length() > 1 && !info[1].IsUndefined()) {
-    if (!info[1].IsObject()) throw_type(env, "options must be an object");
+    if (!info[1].IsObject()) throw_type(env, "options", "options must be an object");
     options = info[1].As<Napi::Object>();
   }
   ipo_dpo_options& o = call->options;
@@ -192,20 +205,20 @@ void prepare_dpo(Napi::Env env, const Napi::CallbackInfo& info, DpoCall* call, b
   o.sft_weight = optional_number(env, options, "sftWeight", 0.0);
   const double threads = optional_number(env, options, "threads", 0.0);
   if (!(threads >= 0) || threads != std::floor(threads) || threads > 4096)
-    throw_range(env, "options.threads must be a positive integer (got " + std::to_string(threads) + ")");
+    throw_range(env, "threads", "options.threads must be a positive integer (got " + std::to_string(threads) + ")");
   o.threads = (int32_t)threads;
   const std::string loss = optional_string(env, options, "lossType", "sigmoid");
   if (loss == "sigmoid") o.loss_type = IPO_LOSS_SIGMOID;
   else if (loss == "robust") o.loss_type = IPO_LOSS_ROBUST;
   else if (loss == "hinge") o.loss_type = IPO_LOSS_HINGE;
   else if (loss == "ipo") o.loss_type = IPO_LOSS_IPO;
-  else throw_type(env, "options.lossType must be 'sigmoid', 'robust', 'hinge' or 'ipo' (got '" + loss + "')");
+  else throw_type(env, "lossType", "options.lossType must be 'sigmoid', 'robust', 'hinge' or 'ipo' (got '" + loss + "')");
   call->grad_mode = optional_string(env, options, "grad", "buffer");
   if (call->grad_mode != "buffer" && call->grad_mode != "inplace" && call->grad_mode != "none")
-    throw_type(env, "options.grad must be 'buffer', 'inplace' or 'none' (got '" + call->grad_mode + "')");
+    throw_type(env, "grad", "options.grad must be 'buffer', 'inplace' or 'none' (got '" + call->grad_mode + "')");
 
   if (call->input.logits.sequences % 2 != 0)
-    throw_range(env, "the batch must hold 2 x pairs sequences (chosen then rejected); got an odd number: " +
+    throw_range(env, "labels", "the batch must hold 2 x pairs sequences (chosen then rejected); got an odd number: " +
                          std::to_string(call->input.logits.sequences));
   call->pairs = call->input.logits.sequences / 2;
   float** stat_ptrs[5] = {&call->outputs.chosen_logps, &call->outputs.rejected_logps, &call->outputs.chosen_rewards,
@@ -216,9 +229,9 @@ void prepare_dpo(Napi::Env env, const Napi::CallbackInfo& info, DpoCall* call, b
     call->stats[i] = Napi::Persistent(a);
   }
   if (call->grad_mode == "buffer") {
-    // ArrayBuffers come zero-filled (calloc: untouched pages cost nothing), so unscored rows are skipped.
+    // The buffer is known to be zero, so unscored rows are skipped.
     const size_t bytes = (size_t)call->input.elements * (call->input.is_u16 ? 2 : 4);
-    Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes);
+    Napi::ArrayBuffer buffer = zeroed_buffer(env, bytes);
     Napi::Object typed = call->input.is_u16
                              ? Napi::Object(Napi::Uint16Array::New(env, (size_t)call->input.elements, buffer, 0))
                              : Napi::Object(Napi::Float32Array::New(env, (size_t)call->input.elements, buffer, 0));
@@ -303,7 +316,7 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
 
 Napi::Value SelectSimd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) throw_type(env, "simd must be 'auto', 'scalar', 'avx2' or 'avx512'");
+  if (!info[0].IsString()) throw_type(env, "simd", "simd must be 'auto', 'scalar', 'avx2' or 'avx512'");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
   ipo_error err{};
   error_check(env, ipo_cpu_select_simd(name.c_str(), &err), err);

@@ -1,0 +1,263 @@
+// C++ tests of the C ABI (ipo.h), run by ctest, in CI under AddressSanitizer + UBSan.
+// Oracle: a plain double-precision implementation written here from the formulas, independent of the
+// kernels (no blocking, no vector exp, no shared code with native/cpu).
+#include <cmath>
+#include <cstdio>
+#include <cstring>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "ipo.h"
+
+namespace {
+
+int failures = 0;
+int checks = 0;
+
+#define CHECK(cond, ...)                                      \
+  do {                                                        \
+    ++checks;                                                 \
+    if (!(cond)) {                                            \
+      ++failures;                                             \
+      std::printf("FAIL %s:%d: %s | ", __FILE__, __LINE__, #cond); \
+      std::printf(__VA_ARGS__);                               \
+      std::printf("\n");                                      \
+    }                                                         \
+  } while (0)
+
+struct Batch {
+  int64_t pairs, seq_len, vocab;
+  std::vector<float> logits;
+  std::vector<int32_t> labels;
+  std::vector<float> ref;
+  ipo_logits view() const {
+    return ipo_logits{logits.data(), IPO_DTYPE_F32, 2 * pairs, seq_len, vocab, labels.data()};
+  }
+};
+
+Batch make_batch(int64_t pairs, int64_t seq_len, int64_t vocab, unsigned seed, double scored = 0.5) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<float> u(-3.f, 3.f);
+  Batch b{pairs, seq_len, vocab, {}, {}, {}};
+  b.logits.resize((size_t)(2 * pairs * seq_len * vocab));
+  for (auto& x : b.logits) x = u(gen);
+  b.labels.assign((size_t)(2 * pairs * seq_len), IPO_IGNORE_INDEX);
+  const int64_t len = std::max<int64_t>(1, (int64_t)std::lround(scored * (double)seq_len));
+  for (int64_t s = 0; s < 2 * pairs; ++s)
+    for (int64_t t = seq_len - len; t < seq_len; ++t) b.labels[(size_t)(s * seq_len + t)] = (int32_t)(gen() % (unsigned)vocab);
+  b.ref.resize((size_t)(2 * pairs));
+  for (auto& r : b.ref) r = -(float)len * 3.f + u(gen);
+  return b;
+}
+
+struct Oracle {
+  std::vector<double> logp, lse, seq;
+  std::vector<int64_t> count;
+  double loss = 0;
+  std::vector<double> grad;
+};
+
+double log_sigmoid(double x) { return x >= 0 ? -std::log1p(std::exp(-x)) : x - std::log1p(std::exp(x)); }
+double sigmoid(double x) { return 1 / (1 + std::exp(-x)); }
+
+// Plain DPO (sigmoid, label smoothing eps) + sft term, straight from the formulas.
+Oracle oracle(const Batch& b, double beta, double eps, double sft) {
+  Oracle o;
+  const int64_t rows = 2 * b.pairs * b.seq_len;
+  o.logp.assign((size_t)rows, 0);
+  o.lse.assign((size_t)rows, 0);
+  o.seq.assign((size_t)(2 * b.pairs), 0);
+  o.count.assign((size_t)(2 * b.pairs), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (b.labels[(size_t)r] == IPO_IGNORE_INDEX) continue;
+    double sum = 0;
+    for (int64_t j = 0; j < b.vocab; ++j) sum += std::exp((double)b.logits[(size_t)(r * b.vocab + j)]);
+    o.lse[(size_t)r] = std::log(sum);
+    o.logp[(size_t)r] = b.logits[(size_t)(r * b.vocab + b.labels[(size_t)r])] - o.lse[(size_t)r];
+    o.seq[(size_t)(r / b.seq_len)] += o.logp[(size_t)r];
+    o.count[(size_t)(r / b.seq_len)]++;
+  }
+  std::vector<double> coef((size_t)(2 * b.pairs));
+  double nll = 0, tokens = 0;
+  for (int64_t i = 0; i < b.pairs; ++i) {
+    const double h = beta * ((o.seq[(size_t)i] - b.ref[(size_t)i]) - (o.seq[(size_t)(b.pairs + i)] - b.ref[(size_t)(b.pairs + i)]));
+    o.loss += (-(1 - eps) * log_sigmoid(h) - eps * log_sigmoid(-h)) / (double)b.pairs;
+    const double dh = (-(1 - eps) * sigmoid(-h) + eps * sigmoid(h)) / (double)b.pairs;
+    coef[(size_t)i] = beta * dh;
+    coef[(size_t)(b.pairs + i)] = -beta * dh;
+    nll -= o.seq[(size_t)i];
+    tokens += (double)o.count[(size_t)i];
+  }
+  o.loss += sft * nll / tokens;
+  for (int64_t i = 0; i < b.pairs; ++i) coef[(size_t)i] -= sft / tokens;
+  o.grad.assign(b.logits.size(), 0);
+  for (int64_t r = 0; r < rows; ++r) {
+    if (b.labels[(size_t)r] == IPO_IGNORE_INDEX) continue;
+    for (int64_t j = 0; j < b.vocab; ++j) {
+      const double p = std::exp((double)b.logits[(size_t)(r * b.vocab + j)] - o.lse[(size_t)r]);
+      o.grad[(size_t)(r * b.vocab + j)] = coef[(size_t)(r / b.seq_len)] * ((j == b.labels[(size_t)r] ? 1.0 : 0.0) - p);
+    }
+  }
+  return o;
+}
+
+double rel(double a, double b) { return std::fabs(a - b) / std::max(std::fabs(b), 1e-6); }
+
+void test_parity(const char* simd) {
+  ipo_error err{};
+  if (ipo_cpu_select_simd(simd, &err) != IPO_OK) {
+    std::printf("skip %s: %s\n", simd, err.message);  // not a failure: this CPU lacks it
+    return;
+  }
+  const int64_t shapes[][3] = {{1, 1, 1}, {2, 3, 7}, {3, 5, 33}, {1, 4, 2049}, {2, 3, 5003}};
+  unsigned seed = 1;
+  for (const auto& sh : shapes) {
+    Batch b = make_batch(sh[0], sh[1], sh[2], seed++);
+    for (double sft : {0.0, 0.2}) {
+      const Oracle o = oracle(b, 0.1, 0.1, sft);
+      ipo_dpo_options opt{0.1, IPO_LOSS_SIGMOID, 0.1, sft, 0};
+      std::vector<float> cl((size_t)b.pairs), rl((size_t)b.pairs), cr((size_t)b.pairs), rr((size_t)b.pairs), m((size_t)b.pairs);
+      std::vector<float> grad(b.logits.size(), 7.f);  // poisoned: every element must be written
+      ipo_dpo_outputs out{0, 0, cl.data(), rl.data(), cr.data(), rr.data(), m.data(), grad.data(), 0};
+      ipo_logits in = b.view();
+      CHECK(ipo_dpo_loss(&in, b.ref.data(), &opt, &out, &err) == IPO_OK, "%s: %s", simd, err.message);
+      CHECK(rel(out.loss, o.loss) < 1e-5, "%s loss %.9g vs %.9g", simd, out.loss, o.loss);
+      for (int64_t i = 0; i < b.pairs; ++i) CHECK(rel(cl[(size_t)i], o.seq[(size_t)i]) < 1e-5, "%s chosen logp", simd);
+      double diff = 0, norm = 0;
+      for (size_t k = 0; k < grad.size(); ++k) {
+        diff += (grad[k] - o.grad[k]) * (grad[k] - o.grad[k]);
+        norm += o.grad[k] * o.grad[k];
+      }
+      const double ratio = norm == 0 ? std::sqrt(diff) : std::sqrt(diff / norm);  // vocab 1: the gradient is exactly 0
+      CHECK(ratio < 1e-5, "%s gradient rel norm %.3g (vocab %lld)", simd, ratio, (long long)b.vocab);
+
+      std::vector<float> tokens(b.labels.size(), 9.f), seqs((size_t)(2 * b.pairs), 9.f);
+      CHECK(ipo_token_logprobs(&in, tokens.data(), 1, &err) == IPO_OK, "%s", err.message);
+      CHECK(ipo_sequence_logprobs(&in, seqs.data(), 2, &err) == IPO_OK, "%s", err.message);
+      for (size_t r = 0; r < tokens.size(); ++r) CHECK(std::fabs(tokens[r] - o.logp[r]) < 1e-5 * std::max(1.0, std::fabs(o.logp[r])), "token %zu", r);
+      for (size_t s = 0; s < seqs.size(); ++s) CHECK(rel(seqs[s], o.seq[s]) < 1e-5, "seq %zu", s);
+    }
+  }
+  ipo_cpu_select_simd("auto", &err);
+}
+
+void test_in_place_and_16bit() {
+  ipo_error err{};
+  Batch b = make_batch(2, 6, 300, 42, 0.3);
+  ipo_dpo_options opt{0.1, IPO_LOSS_SIGMOID, 0, 0, 2};
+  std::vector<float> buffered(b.logits.size(), 0.f);
+  ipo_dpo_outputs out{};
+  out.grad = buffered.data();
+  out.grad_is_zeroed = 1;
+  ipo_logits in = b.view();
+  CHECK(ipo_dpo_loss(&in, b.ref.data(), &opt, &out, &err) == IPO_OK, "%s", err.message);
+  std::vector<float> inplace = b.logits;
+  ipo_logits in2 = in;
+  in2.data = inplace.data();
+  ipo_dpo_outputs out2{};
+  out2.grad = inplace.data();
+  CHECK(ipo_dpo_loss(&in2, b.ref.data(), &opt, &out2, &err) == IPO_OK, "%s", err.message);
+  CHECK(std::memcmp(buffered.data(), inplace.data(), 4 * inplace.size()) == 0, "in-place gradient differs from buffered");
+  CHECK(out.loss == out2.loss, "in-place loss differs");
+
+  // bf16 logits: decoded values give the same loss as their float32 copy (f32 accumulation).
+  std::vector<uint16_t> bf(b.logits.size());
+  std::vector<float> widened(b.logits.size());
+  for (size_t k = 0; k < bf.size(); ++k) {
+    uint32_t u;
+    std::memcpy(&u, &b.logits[k], 4);
+    bf[k] = (uint16_t)((u + 0x7fff + ((u >> 16) & 1)) >> 16);
+    const uint32_t w = (uint32_t)bf[k] << 16;
+    std::memcpy(&widened[k], &w, 4);
+  }
+  ipo_logits bin{bf.data(), IPO_DTYPE_BF16, 4, 6, 300, b.labels.data()};
+  ipo_logits fin{widened.data(), IPO_DTYPE_F32, 4, 6, 300, b.labels.data()};
+  std::vector<uint16_t> bgrad(bf.size(), 0xffff);
+  ipo_dpo_outputs bout{};
+  bout.grad = bgrad.data();
+  ipo_dpo_outputs fout{};
+  CHECK(ipo_dpo_loss(&bin, b.ref.data(), &opt, &bout, &err) == IPO_OK, "%s", err.message);
+  CHECK(ipo_dpo_loss(&fin, b.ref.data(), &opt, &fout, &err) == IPO_OK, "%s", err.message);
+  CHECK(rel(bout.loss, fout.loss) < 1e-6, "bf16 loss %.9g vs f32 of same values %.9g", bout.loss, fout.loss);
+  for (size_t r = 0; r < b.labels.size(); ++r)
+    if (b.labels[r] == IPO_IGNORE_INDEX)
+      for (int64_t j = 0; j < 300; ++j) CHECK(bgrad[r * 300 + (size_t)j] == 0, "unscored bf16 row %zu not zeroed", r);
+}
+
+void expect_error(int32_t got, int32_t status, const ipo_error& err, const char* argument, const char* what) {
+  CHECK(got == status, "%s: status %d, wanted %d (%s)", what, got, status, err.message);
+  CHECK(std::strcmp(err.argument, argument) == 0, "%s: argument '%s', wanted '%s'", what, err.argument, argument);
+}
+
+void test_validation() {
+  ipo_error err{};
+  Batch b = make_batch(2, 4, 10, 3);
+  ipo_dpo_options opt{0.1, IPO_LOSS_SIGMOID, 0, 0, 1};
+  ipo_dpo_outputs out{};
+  std::vector<float> grad(b.logits.size());
+  out.grad = grad.data();
+  ipo_logits in = b.view();
+
+  expect_error(ipo_dpo_loss(nullptr, b.ref.data(), &opt, &out, &err), IPO_ERR_TYPE, err, "input", "null input");
+  { ipo_logits x = in; x.dtype = 9; expect_error(ipo_dpo_loss(&x, b.ref.data(), &opt, &out, &err), IPO_ERR_TYPE, err, "dtype", "dtype"); }
+  { ipo_logits x = in; x.vocab = 0; expect_error(ipo_dpo_loss(&x, b.ref.data(), &opt, &out, &err), IPO_ERR_RANGE, err, "vocab", "vocab 0"); }
+  { ipo_logits x = in; x.seq_len = -1; expect_error(ipo_dpo_loss(&x, b.ref.data(), &opt, &out, &err), IPO_ERR_RANGE, err, "seqLen", "seqLen"); }
+  { ipo_logits x = in; x.sequences = INT64_MAX / 2; expect_error(ipo_dpo_loss(&x, b.ref.data(), &opt, &out, &err), IPO_ERR_RANGE, err, "logits", "overflow"); }
+  { ipo_logits x = in; x.data = nullptr; expect_error(ipo_dpo_loss(&x, b.ref.data(), &opt, &out, &err), IPO_ERR_TYPE, err, "logits", "null logits"); }
+  {
+    Batch c = b;
+    c.labels[5] = 10;
+    ipo_logits x = c.view();
+    expect_error(ipo_dpo_loss(&x, c.ref.data(), &opt, &out, &err), IPO_ERR_RANGE, err, "labels", "label == vocab");
+    CHECK(err.sequence == 1 && err.position == 1, "label error at (%lld, %lld)", (long long)err.sequence, (long long)err.position);
+    c.labels[5] = -1;
+    expect_error(ipo_dpo_loss(&x, c.ref.data(), &opt, &out, &err), IPO_ERR_RANGE, err, "labels", "label -1");
+  }
+  {
+    Batch c = b;
+    for (int64_t t = 0; t < 4; ++t) c.labels[(size_t)(2 * 4 + t)] = IPO_IGNORE_INDEX;
+    ipo_logits x = c.view();
+    expect_error(ipo_dpo_loss(&x, c.ref.data(), &opt, &out, &err), IPO_ERR_RANGE, err, "labels", "unscored sequence");
+    CHECK(err.sequence == 2, "unscored sequence reported as %lld", (long long)err.sequence);
+  }
+  { ipo_logits x = in; x.sequences = 3; expect_error(ipo_dpo_loss(&x, b.ref.data(), &opt, &out, &err), IPO_ERR_RANGE, err, "labels", "odd sequences"); }
+  for (double beta : {0.0, -1.0, (double)NAN, (double)INFINITY}) {
+    ipo_dpo_options o = opt;
+    o.beta = beta;
+    expect_error(ipo_dpo_loss(&in, b.ref.data(), &o, &out, &err), IPO_ERR_RANGE, err, "beta", "beta");
+  }
+  for (double eps : {-0.1, 0.5, (double)NAN}) {
+    ipo_dpo_options o = opt;
+    o.label_smoothing = eps;
+    expect_error(ipo_dpo_loss(&in, b.ref.data(), &o, &out, &err), IPO_ERR_RANGE, err, "labelSmoothing", "label smoothing");
+  }
+  { ipo_dpo_options o = opt; o.loss_type = 4; expect_error(ipo_dpo_loss(&in, b.ref.data(), &o, &out, &err), IPO_ERR_RANGE, err, "lossType", "loss type"); }
+  expect_error(ipo_dpo_loss(&in, nullptr, &opt, &out, &err), IPO_ERR_TYPE, err, "refLogps", "null ref");
+  {
+    Batch c = b;
+    const int64_t row = 3 * 4 + 3;  // scored (last positions are scored)
+    c.logits[(size_t)(row * 10 + 4)] = NAN;
+    std::vector<float> g(c.logits.size(), 5.f);
+    ipo_dpo_outputs o2{};
+    o2.grad = g.data();
+    ipo_logits x = c.view();
+    expect_error(ipo_dpo_loss(&x, c.ref.data(), &opt, &o2, &err), IPO_ERR_NONFINITE, err, "logits", "NaN");
+    CHECK(err.sequence == 3 && err.position == 3, "NaN reported at (%lld, %lld)", (long long)err.sequence, (long long)err.position);
+    CHECK(g[0] == 5.f, "the gradient was written although the call failed");
+    c.logits[(size_t)(row * 10 + 4)] = -INFINITY;
+    expect_error(ipo_dpo_loss(&x, c.ref.data(), &opt, &o2, &err), IPO_ERR_NONFINITE, err, "logits", "-inf");
+  }
+  CHECK(ipo_cpu_select_simd("sse9", &err) == IPO_ERR_UNAVAILABLE, "unknown simd accepted");
+}
+
+}  // namespace
+
+int main() {
+  std::printf("ipo %s, simd %s, %d threads\n", ipo_version(), ipo_cpu_simd(), ipo_cpu_threads());
+  for (const char* simd : {"scalar", "avx2", "avx512"}) test_parity(simd);
+  test_in_place_and_16bit();
+  test_validation();
+  std::printf("%d checks, %d failed\n", checks, failures);
+  return failures == 0 ? 0 : 1;
+}
