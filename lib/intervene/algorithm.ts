@@ -61,7 +61,7 @@ function samplingOptions(s: PairSampling, seed: number | undefined): SamplingOpt
 }
 
 /** The prompt's trace: the one the input carries, else a cached or fresh rollout. */
-export async function rollout(settings: InterveneSettings, prompt: PromptInput): Promise<{ raw: string; sampled: boolean }> {
+export async function rollout(settings: Pick<InterveneSettings, 'policy' | 'sampling' | 'cache'>, prompt: PromptInput): Promise<{ raw: string; sampled: boolean }> {
   if (prompt.response !== undefined) return { raw: prompt.response, sampled: false };
   const seed = requestSeed(settings.sampling.seed, prompt.id, 'rollout');
   const key = cacheKey('rollout', settings.policy.model, prompt.messages, settings.sampling, seed);

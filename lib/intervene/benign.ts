@@ -67,7 +67,7 @@ export async function runBenign(options: BenignRunOptions): Promise<RunSummary> 
   try {
     await runPool(pending, options.concurrency, async (prompt) => {
       try {
-        const chosenRaw = (await rollout({ ...settings, detector: undefined as never, triggers: [], rounds: 1 }, prompt)).raw;
+        const chosenRaw = (await rollout(settings, prompt)).raw;
         const chosen = parseTrace(chosenRaw);
         const rejectedRaw = await refusalFor(options, prompt);
         const rejected = parseTrace(rejectedRaw);
@@ -120,7 +120,7 @@ async function refusalFor(options: BenignRunOptions, prompt: PromptRow): Promise
   }
   const client = options.refusal.client;
   const seed = requestSeed(options.sampling.seed, prompt.id, 'refusal');
-  const key = cacheKey('rollout', client.model, prompt.messages, options.sampling, seed);
+  const key = cacheKey('refusal', client.model, prompt.messages, options.sampling, seed);
   const cached = options.cache.get<{ raw: string }>(key);
   if (cached) return cached.raw;
   const g = await client.chat(prompt.messages, {

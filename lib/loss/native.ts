@@ -5,7 +5,7 @@
  * binary when a usable device is present (probed in a child process, since a broken driver can take
  * the process down, and cached per binary), then the CPU binary, then the float64 TypeScript
  * reference with a warning. Binaries are looked for in prebuilds/<platform>-<arch>/ (the npm
- * package) and build/Release or build-cuda/Release (a source build).
+ * package) and build/Release or build-cuda/Release (a source build); IPO_ADDON_PATH names one file.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -123,8 +123,8 @@ export function probeCuda(path: string): { ok: boolean; reason: string } {
   return answer;
 }
 
-function loadNative(backend: 'cpu' | 'cuda', attempts: Attempt[], root: string): LoadedBackend | undefined {
-  for (const path of candidatePaths(backend, root)) {
+function loadNative(backend: 'cpu' | 'cuda', attempts: Attempt[], root: string, explicit?: string): LoadedBackend | undefined {
+  for (const path of explicit ? [resolve(explicit)] : candidatePaths(backend, root)) {
     if (!existsSync(path)) {
       attempts.push({ backend, path, ok: false, reason: `not found: ${path}` });
       continue;
@@ -146,15 +146,18 @@ function loadNative(backend: 'cpu' | 'cuda', attempts: Attempt[], root: string):
 /** Resolves the backend without caching (ipo doctor and tests call this directly). */
 export function resolveBackend(env: NodeJS.ProcessEnv = process.env, root = packageRoot()): LoadedBackend {
   const forced = env.IPO_BACKEND?.trim().toLowerCase();
+  const explicit = env.IPO_ADDON_PATH?.trim() || undefined;
   const attempts: Attempt[] = [];
   if (forced && forced !== 'auto') {
     if (forced === 'js') return { backend: 'js', attempts: [{ backend: 'js', ok: true, reason: 'forced by IPO_BACKEND=js' }], reason: 'IPO_BACKEND=js' };
     if (forced !== 'cpu' && forced !== 'cuda') throw new Error(`IPO_BACKEND must be cpu, cuda, js or auto (got '${env.IPO_BACKEND}')`);
-    const loaded = loadNative(forced, attempts, root);
+    const loaded = loadNative(forced, attempts, root, explicit);
     if (loaded) return loaded;
     throw new Error(`IPO_BACKEND=${forced} but no ${forced} binary could be used:\n${attempts.map((a) => `  - ${a.reason}`).join('\n')}`);
   }
-  const loaded = loadNative('cuda', attempts, root) ?? loadNative('cpu', attempts, root);
+  const loaded = explicit
+    ? loadNative(/cuda/i.test(explicit) ? 'cuda' : 'cpu', attempts, root, explicit)
+    : (loadNative('cuda', attempts, root) ?? loadNative('cpu', attempts, root));
   if (loaded) {
     if (loaded.backend === 'cpu') loaded.reason = attempts.filter((a) => a.backend === 'cuda').map((a) => a.reason).join('; ') || undefined;
     return loaded;

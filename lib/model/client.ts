@@ -182,12 +182,13 @@ export interface EndpointFlags {
 
 /**
  * An endpoint from flags, falling back to the environment: IPO_BASE_URL / IPO_MODEL / IPO_API_KEY for
- * the policy, IPO_JUDGE_BASE_URL / IPO_JUDGE_MODEL / IPO_JUDGE_API_KEY for the judge. Base URLs may be
+ * the policy, IPO_JUDGE_BASE_URL / IPO_JUDGE_MODEL / IPO_JUDGE_API_KEY for the judge (and IPO_REFUSAL_* for
+ * the refusal model of `ipo benign`). Base URLs may be
  * comma-separated (replicas). Throws naming the missing flag and variable.
  */
-export function endpointFromEnv(role: 'policy' | 'judge', flags: EndpointFlags = {}, env: NodeJS.ProcessEnv = process.env): EndpointConfig {
-  const prefix = role === 'judge' ? 'IPO_JUDGE_' : 'IPO_';
-  const flagPrefix = role === 'judge' ? '--judge-' : '--';
+export function endpointFromEnv(role: 'policy' | 'judge' | 'refusal', flags: EndpointFlags = {}, env: NodeJS.ProcessEnv = process.env): EndpointConfig {
+  const prefix = role === 'policy' ? 'IPO_' : `IPO_${role.toUpperCase()}_`;
+  const flagPrefix = role === 'policy' ? '--' : `--${role}-`;
   const urls = flags.baseUrl ?? env[`${prefix}BASE_URL`];
   const model = flags.model ?? env[`${prefix}MODEL`];
   if (!urls) throw new Error(`no ${role} endpoint: pass ${flagPrefix}base-url or set ${prefix}BASE_URL`);

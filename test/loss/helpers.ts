@@ -5,8 +5,9 @@ import type { DpoInput, LogitsDtype } from '../../lib/loss/types.js';
 
 /** The CPU addon, or a thrown error: these suites must never pass by silently testing the fallback. */
 export function cpuBinding(): NativeBinding {
-  const loaded = resolveBackend({ IPO_BACKEND: 'cpu' });
+  const loaded = resolveBackend({ ...process.env, IPO_BACKEND: 'cpu' });
   if (!loaded.binding) throw new Error('the CPU addon did not load');
+  if (process.env.IPO_ADDON_PATH) console.info(`testing the addon at ${loaded.path}`);
   return loaded.binding;
 }
 
