@@ -18,7 +18,7 @@ import {
 } from './inputs.js';
 import { loadLibrary, type DpoLossFn, type GradMode, type Library } from './library.js';
 import { collectGarbage, measure } from './measure.js';
-import { parseOptions, selected, USAGE, type BenchOptions } from './options.js';
+import { JUDGED_SHAPE, parseOptions, selected, USAGE, type BenchOptions } from './options.js';
 import { plainDpoLoss } from './plain-f32.js';
 import {
   buildRows, evaluateTargets, fmt, formatTable, formatTargets, type CaseResult,
@@ -32,6 +32,8 @@ const SEED = 20240611;
 type Dtype = 'float32' | 'bfloat16';
 const short = (dtype: Dtype): string => (dtype === 'float32' ? 'f32' : 'bf16');
 const log = (line: string): void => { process.stderr.write(line + '\n'); };
+/** Resident memory, shown with each case so a run that grows towards the ~8 GB budget is visible. */
+const rss = (): string => `[rss ${(process.memoryUsage.rss() / 2 ** 30).toFixed(2)} GiB]`;
 
 async function main(argv: string[]): Promise<number> {
   let options: BenchOptions;
@@ -178,7 +180,8 @@ async function main(argv: string[]): Promise<number> {
   }
   for (const note of notes) out.push(`note: ${note}`);
   out.push('');
-  out.push(`targets (issue 2; grad 'buffer' is the default mode)${options.quick ? ' [quick shape: not the judged shape]' : ''}:`);
+  const judged = shape.pairs === JUDGED_SHAPE.pairs && shape.seqLen === JUDGED_SHAPE.seqLen && shape.vocab === JUDGED_SHAPE.vocab;
+  out.push(`targets (issue 2; grad 'buffer' is the default mode)${judged ? '' : ' [NOT the judged shape: indicative only]'}:`);
   out.push(formatTargets(targets));
   process.stdout.write(out.join('\n') + '\n');
 
@@ -218,7 +221,7 @@ async function runDtype(
     });
     cases.push({ name: `plain ${s}`, family: 'plain', dtype, fraction: 1, rowsScored: countScored(all.labels),
       vocab: shape.vocab, medianMs: timing.medianMs, timing, loss });
-    log(`    plain ${s}: ${fmt(timing.medianMs)} ms`);
+    log(`    plain ${s}: ${fmt(timing.medianMs)} ms ${rss()}`);
     collectGarbage();
   }
 
@@ -247,7 +250,7 @@ async function runDtype(
       if (pristine) (logits as Float32Array).set(pristine as Float32Array);
       cases.push({ name: names[i], family: 'fused', dtype, grad, fraction, rowsScored: countScored(args.labels),
         vocab: shape.vocab, medianMs: timing.medianMs, timing, loss });
-      log(`    ${names[i]}: ${fmt(timing.medianMs)} ms`);
+      log(`    ${names[i]}: ${fmt(timing.medianMs)} ms ${rss()}`);
     }
     collectGarbage();
   }
@@ -278,7 +281,7 @@ async function runReference(
       });
       cases.push({ name, family: 'reference', dtype, fraction: 1, rowsScored: rowsOf(options.shape), vocab: options.shape.vocab,
         medianMs: timing.medianMs * scale, timing, measuredOn: scale === 1 ? undefined : ref, loss });
-      log(`    ${name}: ${fmt(timing.medianMs)} ms on the reference shape`);
+      log(`    ${name}: ${fmt(timing.medianMs)} ms on the reference shape ${rss()}`);
       if (lib.backendInfo().backend !== 'js') {
         const fusedLoss = lib.dpoLoss(args, { beta: BETA, grad: 'none', threads: options.threads }).loss;
         lossChecks.push(lossCheck(`fused vs ref-f64, ${dtype}, reference shape`, fusedLoss, loss));

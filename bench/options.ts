@@ -24,6 +24,9 @@ computation, when /usr/bin/python3 or python3 has torch) and the memory copy ban
 
 options:
   --quick          small shape (pairs=1, seqLen=128, vocab=32000) for a smoke run (< 60 s)
+  --pairs N, --seq-len N, --vocab N
+                   override the shape (default pairs=2, seqLen=512, vocab=128256; the targets
+                   are judged on the default shape)
   --threads N      threads for the loss, PyTorch and the multi-threaded copy (default: all cores)
   --filter TEXT    run only cases whose name contains TEXT (case-insensitive; comma-separated
                    list = any of them), e.g. --filter fused,copy
@@ -33,6 +36,9 @@ options:
   --library PATH   the loss module to measure (default: dist/loss/index.js of this checkout)
   -h, --help       this text`;
 
+/** The shape issue 2's targets are judged on. */
+export const JUDGED_SHAPE: Shape = { pairs: 2, seqLen: 512, vocab: 128256 };
+
 export function parseOptions(argv: string[]): BenchOptions | { help: true } {
   const { values } = parseArgs({
     args: argv,
@@ -40,6 +46,9 @@ export function parseOptions(argv: string[]): BenchOptions | { help: true } {
     allowPositionals: false,
     options: {
       quick: { type: 'boolean', default: false },
+      pairs: { type: 'string' },
+      'seq-len': { type: 'string' },
+      vocab: { type: 'string' },
       threads: { type: 'string' },
       filter: { type: 'string' },
       iterations: { type: 'string' },
@@ -54,6 +63,15 @@ export function parseOptions(argv: string[]): BenchOptions | { help: true } {
   const fusedIterations = values.iterations === undefined ? 10 : positiveInt('--iterations', values.iterations);
   const filters = (values.filter ?? '').split(',').map((f) => f.trim().toLowerCase()).filter((f) => f.length > 0);
   const quick = values.quick;
+  const base = quick ? { pairs: 1, seqLen: 128, vocab: 32000 } : JUDGED_SHAPE;
+  const shape: Shape = {
+    pairs: values.pairs === undefined ? base.pairs : positiveInt('--pairs', values.pairs),
+    seqLen: values['seq-len'] === undefined ? base.seqLen : positiveInt('--seq-len', values['seq-len']),
+    vocab: values.vocab === undefined ? base.vocab : positiveInt('--vocab', values.vocab),
+  };
+  if (2 * shape.pairs * shape.seqLen * shape.vocab * 4 > 2 ** 31) {
+    throw new RangeError('the shape must hold at most 2 GiB of float32 logits (the benchmark keeps ~4 copies)');
+  }
   return {
     quick,
     threads,
@@ -61,8 +79,9 @@ export function parseOptions(argv: string[]): BenchOptions | { help: true } {
     out: values.out,
     python: values.python,
     library: values.library,
-    shape: quick ? { pairs: 1, seqLen: 128, vocab: 32000 } : { pairs: 2, seqLen: 512, vocab: 128256 },
-    referenceShape: quick ? { pairs: 1, seqLen: 128, vocab: 32000 } : { pairs: 2, seqLen: 16, vocab: 128256 },
+    shape,
+    // The float64 reference is slow: at most 64 rows, scaled per element to the benchmark shape.
+    referenceShape: { pairs: shape.pairs, seqLen: Math.max(1, Math.min(shape.seqLen, Math.floor(32 / shape.pairs))), vocab: shape.vocab },
     copyBytes: quick ? 64 << 20 : 512 << 20,
     iterations: quick
       ? { fused: fusedIterations, plain: 3, reference: 3, torch: 3, copy: 10 }

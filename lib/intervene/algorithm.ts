@@ -46,9 +46,13 @@ export function unitsFor(triggerCount: number, allTriggers: boolean): Unit[] {
   return allTriggers ? Array.from({ length: triggerCount }, (_, k) => `trigger:${k}`) : ['sampled'];
 }
 
-/** The seed sent with one request: the user's --seed mixed with what the request is for (undefined without --seed). */
-export function requestSeed(seed: number | undefined, ...parts: string[]): number | undefined {
-  return seed === undefined ? undefined : fnv1a(`${seed}|${parts.join('|')}`) & 0x7fffffff;
+/**
+ * The seed sent with a request: the user's --seed as is (vLLM, llama.cpp and OpenAI take a `seed`;
+ * others ignore it). Requests differ in their prompts, so one seed does not make their samples equal.
+ * The parts name the request and only go into cache keys.
+ */
+export function requestSeed(seed: number | undefined, ..._parts: string[]): number | undefined {
+  return seed;
 }
 
 function samplingOptions(s: PairSampling, seed: number | undefined): SamplingOptions {

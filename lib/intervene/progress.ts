@@ -31,8 +31,9 @@ export class ProgressBar {
     this.stream.write((this.tty ? '\r\x1b[K' : '') + message + '\n');
   }
 
+  /** The final line (unless the last tick already drew it on a non-terminal). */
   done(counts: ProgressCounts): void {
-    this.draw(counts, true);
+    if (this.tty || this.finished !== this.total || this.last === 0) this.draw(counts, true);
     if (this.tty) this.stream.write('\n');
   }
 
@@ -42,7 +43,8 @@ export class ProgressBar {
     const filled = Math.round(fraction * width);
     const seconds = (Date.now() - this.startedAt) / 1000;
     const rate = seconds > 0 ? this.finished / seconds : 0;
-    const eta = rate > 0 ? (this.total - this.finished) / rate : NaN;
+    const remaining = this.total - this.finished;
+    const eta = remaining === 0 ? 0 : rate > 0 ? remaining / rate : NaN;
     const extra = Object.entries(counts)
       .map(([k, v]) => `${k} ${v}`)
       .join(' ');

@@ -85,7 +85,7 @@ describe('ipo intervene arguments', () => {
     expect(pair).toMatchObject({ id: 'p', detector: 'lexical', trigger: TRIGGER_A, cueIndex: 3, sampling: { temperature: 0.6, topP: 0.95, seed: 5 } });
     expect(JSON.parse(r.stdout)).toMatchObject({ pairs: 1, skipped: 1, failed: 0 });
     expect(s.requests.every((q) => q.headers.authorization === 'Bearer sk-SECRET-123')).toBe(true);
-    expect(s.requests.some((q) => typeof q.body.seed === 'number')).toBe(true);
+    expect(s.requests.filter((q) => q.body.seed !== undefined).map((q) => q.body.seed)).toEqual([5, 5, 5]); // 2 rollouts, 1 continuation
     for (const f of [out, out + '.skipped.jsonl', out + '.cache.jsonl']) expect(readFileSync(f, 'utf8')).not.toContain('SECRET');
     expect(r.stderr + r.stdout).not.toContain('SECRET');
   });
