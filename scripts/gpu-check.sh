@@ -16,16 +16,18 @@ export PYTHONUNBUFFERED=1
 nvidia-smi --query-gpu=name,driver_version,memory.total,clocks.sm,clocks.mem --format=csv 2>&1 | tee "$OUT/nvidia-smi.txt" || true
 
 if [[ -z "${IPO_LIB:-}" ]]; then
-  if [[ -f build-cuda/libipo_cuda.so ]]; then
-    IPO_LIB="$PWD/build-cuda/libipo_cuda.so"
-  else
-    t0=$(date +%s)
-    cmake -S . -B build-gpu-check -DIPO_WITH_CUDA=ON -DIPO_BUILD_SHARED=ON \
-      -DCMAKE_CUDA_ARCHITECTURES="${IPO_CUDA_ARCHS:-90a-real}" >"$OUT/build.log" 2>&1
-    cmake --build build-gpu-check -j"$(nproc)" --target ipo_shared >>"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
-    echo "built in $(( $(date +%s) - t0 )) s"
-    IPO_LIB="$PWD/build-gpu-check/libipo_cuda.so"
-  fi
+  for candidate in build-cuda-lib/libipo_cuda.so build-cuda/Release/libipo_cuda.so build-cuda/libipo_cuda.so \
+                   build-cuda-node/Release/libipo_cuda.so; do
+    if [[ -f "$candidate" ]]; then IPO_LIB="$PWD/$candidate"; break; fi
+  done
+fi
+if [[ -z "${IPO_LIB:-}" ]]; then
+  t0=$(date +%s)
+  cmake -S . -B build-gpu-check -DIPO_WITH_CUDA=ON -DIPO_BUILD_SHARED=ON \
+    -DCMAKE_CUDA_ARCHITECTURES="${IPO_CUDA_ARCHS:-90a-real}" >"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+  cmake --build build-gpu-check -j"$(nproc)" --target ipo_shared >>"$OUT/build.log" 2>&1 || { tail -30 "$OUT/build.log"; exit 1; }
+  echo "built in $(( $(date +%s) - t0 )) s"
+  IPO_LIB="$PWD/build-gpu-check/libipo_cuda.so"
 fi
 export IPO_LIB
 echo "library: $IPO_LIB"

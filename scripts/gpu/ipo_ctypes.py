@@ -50,15 +50,17 @@ class IpoError(Exception):
         super().__init__(f"[{self.status}] {err.message.decode()}")
 
 
+LIBRARY_DIRS = [("build-cuda-lib",), ("build-cuda", "Release"), ("build-cuda",), ("build-cuda-node", "Release")]
+
+
 def default_library_path():
     here = os.path.dirname(os.path.abspath(__file__))
     root = os.path.dirname(os.path.dirname(here))
-    for candidate in (os.environ.get("IPO_LIB"), os.path.join(root, "build-cuda", "libipo_cuda.so"),
-                      os.path.join(root, "build-cuda-node", "Release", "libipo_cuda.so")):
+    for candidate in (os.environ.get("IPO_LIB"), *(os.path.join(root, *p, "libipo_cuda.so") for p in LIBRARY_DIRS)):
         if candidate and os.path.exists(candidate):
             return candidate
     raise FileNotFoundError("libipo_cuda.so not found: build it with "
-                            "cmake -S . -B build-cuda -DIPO_WITH_CUDA=ON -DIPO_BUILD_SHARED=ON, or set IPO_LIB")
+                            "cmake -S . -B build-cuda-lib -DIPO_WITH_CUDA=ON -DIPO_BUILD_SHARED=ON, or set IPO_LIB")
 
 
 class Ipo:

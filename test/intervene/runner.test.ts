@@ -243,4 +243,18 @@ describe('output files', () => {
     expect(readPairs(out).map((p) => p.id)).toEqual(['phish']);
     expect(readFileSync(out, 'utf8').startsWith('{"id":"phish"')).toBe(true);
   });
+
+  it('--format trl: a TRL row lost between the two writes is rebuilt from its record on resume', async () => {
+    const s = await serve();
+    const dir = tmp();
+    const out = join(dir, 'pairs.trl.jsonl');
+    const first = setup(s.url, s.url, dir, { mode: 'completions' });
+    await runIntervene({ prompts: PROMPTS.slice(0, 1), output: out, format: 'trl', chatTemplate: first.chatTemplate, resume: false, allTriggers: false, concurrency: 1, progress: null, settings: first.settings });
+    const row = readFileSync(out, 'utf8');
+    writeFileSync(out, ''); // as if killed after the record was written and before its TRL row
+    const again = setup(s.url, s.url, dir, { mode: 'completions' });
+    const summary = await runIntervene({ prompts: PROMPTS.slice(0, 1), output: out, format: 'trl', chatTemplate: again.chatTemplate, resume: true, allTriggers: false, concurrency: 1, progress: null, settings: again.settings });
+    expect(summary).toMatchObject({ alreadyDone: 1, pairs: 0 });
+    expect(readFileSync(out, 'utf8')).toBe(row);
+  });
 });
