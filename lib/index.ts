@@ -2,7 +2,18 @@
  * ipo-node: Intervened Preference Optimization for reasoning models.
  *
  * - loss: the fused segment-masked DPO loss and log-prob gathering (native CPU/CUDA, float64 reference)
- * - eval: harmful-reasoning / harmful-response ratios, over-refusal, Continuation Safety Ratio
+ * - model: OpenAI-compatible clients (policy, judge), chat templates, reasoning parsing
+ * - intervene: sentence splitting, compliance-cue detectors, Algorithm 1, pair formats
+ * - evaluation: harmful-reasoning / harmful-response ratios, over-refusal, Continuation Safety Ratio
  */
 export * from './loss/index.js';
+export type { ChatMessage, Generation, ModelClient, SamplingOptions, EndpointConfig } from './model/types.js';
+export { createModelClient, endpointFromEnv, type ModelClientOptions, type ContinuationMode } from './model/client.js';
+export { loadChatTemplate, createChatTemplate, renderPrompt, renderContinuation, type ChatTemplate } from './model/chat-template.js';
+export { splitSentences, type Sentence } from './intervene/sentences.js';
+export { judgeDetector, lexicalDetector, type CueDetector, type DetectionInput } from './intervene/detectors.js';
+export { readPairs, assistantText, toTrlRow, type IpoPair, type TrlRow } from './intervene/pairs.js';
+export { runIntervene, type InterveneRunOptions, type RunSummary } from './intervene/runner.js';
+export { runBenign, type BenignRunOptions } from './intervene/benign.js';
+export { loadPrompts, type PromptRow } from './data/prompts.js';
 export * as evaluation from './eval/index.js';
