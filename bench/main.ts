@@ -18,7 +18,7 @@ import {
 } from './inputs.js';
 import { loadLibrary, type DpoLossFn, type GradMode, type Library } from './library.js';
 import { collectGarbage, measure } from './measure.js';
-import { JUDGED_SHAPE, parseOptions, selected, USAGE, type BenchOptions } from './options.js';
+import { JUDGED_SHAPE, parseOptions, selected, USAGE, wanted, type BenchOptions } from './options.js';
 import { plainDpoLoss } from './plain-f32.js';
 import {
   buildRows, evaluateTargets, fmt, formatTable, formatTargets, type CaseResult,
@@ -84,7 +84,7 @@ async function main(argv: string[]): Promise<number> {
 
   // 2. PyTorch.
   let torchInfo: { python: string; version: string } | undefined;
-  if (selected(options, 'torch f32', 'torch bf16')) {
+  if (wanted(options, 'torch')) {
     const found = findTorchPython(options.python);
     if ('missing' in found) {
       notes.push(`PyTorch baseline not measured: ${found.missing}`);
@@ -92,11 +92,12 @@ async function main(argv: string[]): Promise<number> {
     } else {
       torchInfo = found;
       for (const dtype of ['float32', 'bfloat16'] as const) {
-        if (!selected(options, `torch ${short(dtype)}`)) continue;
+        if (!wanted(options, `torch ${short(dtype)}`)) continue;
         log(`  torch ${found.version} ${dtype} (${found.python})...`);
         let run: TorchRun;
         try {
-          run = runTorchBaseline(found.python, repoRoot, shape, dtype, threads, options.iterations.torch);
+          const variants = ['log_softmax', 'selective'].filter((v) => selected(options, `torch ${short(dtype)} ${v}`));
+          run = runTorchBaseline(found.python, repoRoot, shape, dtype, threads, options.iterations.torch, variants);
         } catch (error) {
           notes.push((error as Error).message);
           log(`bench: ${notes.at(-1)}`);
@@ -115,8 +116,8 @@ async function main(argv: string[]): Promise<number> {
   }
 
   // 3-4. Plain TS and the fused loss, float32 then bfloat16 on the same (rounded) values.
-  const wantsBf16 = selected(options, 'plain bf16', 'fused bf16');
-  if (selected(options, 'plain f32', 'fused f32') || wantsBf16) {
+  const wantsBf16 = wanted(options, 'plain bf16', 'fused bf16');
+  if (wanted(options, 'plain f32', 'fused f32') || wantsBf16) {
     log(`  generating ${elementsOf(shape)} random logits...`);
     let logits: Float32Array | undefined = new Float32Array(elementsOf(shape));
     fillLogits(logits, SEED);
@@ -229,7 +230,7 @@ async function runDtype(
   for (const grad of ['buffer', 'inplace'] as GradMode[]) {
     const fractions = dtype === 'float32' ? FRACTIONS : [1];
     const names = fractions.map((f) => `fused ${s} ${grad} ${Math.round(f * 100)}%`);
-    if (!selected(options, ...names)) continue;
+    if (!names.some((n) => selected(options, n))) continue;
     // 'inplace' overwrites the logits with the gradient: restore them before every call.
     const pristine = grad === 'inplace' ? logits.slice() : undefined;
     for (let i = 0; i < fractions.length; i++) {

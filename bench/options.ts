@@ -95,8 +95,25 @@ function positiveInt(flag: string, text: string): number {
   return n;
 }
 
-/** Whether --filter lets any of these cases run. */
-export function selected(options: BenchOptions, ...caseNames: string[]): boolean {
-  if (options.filters.length === 0) return true;
-  return caseNames.some((name) => options.filters.some((f) => name.toLowerCase().includes(f)));
+/** Every case the benchmark knows, in run order; --filter selects among these names. */
+export const CASE_NAMES: readonly string[] = [
+  'copy bandwidth',
+  ...['f32', 'bf16'].flatMap((d) => [`torch ${d} log_softmax`, `torch ${d} selective`]),
+  'plain f32',
+  ...['buffer', 'inplace'].flatMap((g) => [100, 50, 25, 10].map((p) => `fused f32 ${g} ${p}%`)),
+  'plain bf16',
+  ...['buffer', 'inplace'].map((g) => `fused bf16 ${g} 100%`),
+  'ref-f64 f32',
+  'ref-f64 bf16',
+];
+
+/** Whether --filter lets the case of this exact name run. */
+export function selected(options: BenchOptions, caseName: string): boolean {
+  const name = caseName.toLowerCase();
+  return options.filters.length === 0 || options.filters.some((f) => name.includes(f));
+}
+
+/** Whether --filter lets any case whose name starts with one of these prefixes run. */
+export function wanted(options: BenchOptions, ...prefixes: string[]): boolean {
+  return CASE_NAMES.some((name) => prefixes.some((p) => name.startsWith(p)) && selected(options, name));
 }

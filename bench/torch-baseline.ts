@@ -32,11 +32,13 @@ export function findTorchPython(requested?: string): { python: string; version: 
 
 export function runTorchBaseline(
   python: string, repoRoot: string, shape: Shape, dtype: 'float32' | 'bfloat16', threads: number, iterations: number,
+  variants: string[],
 ): TorchRun {
   const args = [
     join(repoRoot, 'bench', 'torch_dpo.py'),
     '--pairs', String(shape.pairs), '--seq-len', String(shape.seqLen), '--vocab', String(shape.vocab),
     '--dtype', dtype, '--threads', String(threads), '--iterations', String(iterations),
+    '--variants', variants.join(','),
   ];
   const child = spawnSync(python, args, { encoding: 'utf8', timeout: 900_000, maxBuffer: 1 << 20 });
   if (child.status !== 0) {
