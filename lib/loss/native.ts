@@ -56,10 +56,11 @@ export function packageRoot(): string {
 export function candidatePaths(backend: 'cpu' | 'cuda', root = packageRoot()): string[] {
   const file = backend === 'cuda' ? 'ipo_cuda.node' : 'ipo.node';
   const platform = `${process.platform}-${process.arch}`;
+  // A source build comes first: in a checkout it is the one just compiled; the npm package has none.
   const dirs =
     backend === 'cuda'
-      ? [join(root, 'prebuilds', platform), join(root, 'build-cuda', 'Release'), join(root, 'build', 'Release')]
-      : [join(root, 'prebuilds', platform), join(root, 'build', 'Release')];
+      ? [join(root, 'build-cuda', 'Release'), join(root, 'build', 'Release'), join(root, 'prebuilds', platform)]
+      : [join(root, 'build', 'Release'), join(root, 'prebuilds', platform)];
   return dirs.map((d) => join(d, file));
 }
 
@@ -96,8 +97,10 @@ export function probeCuda(path: string): { ok: boolean; reason: string } {
   }
   const script = `
     const b = require(${JSON.stringify(path)});
-    const info = b.cuda && typeof b.cuda.devices === 'function' ? b.cuda.devices() : null;
-    process.stdout.write(JSON.stringify(info));`;
+    const c = b.cuda;
+    const answer = !c ? { devices: [], reason: 'the binary has no CUDA functions' }
+      : { devices: c.devices(), reason: typeof c.status === 'function' ? c.status().reason : '' };
+    process.stdout.write(JSON.stringify(answer));`;
   const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
   let answer: { ok: boolean; reason: string };
   if (child.status !== 0) {
@@ -105,11 +108,10 @@ export function probeCuda(path: string): { ok: boolean; reason: string } {
     answer = { ok: false, reason: `the CUDA probe process ${child.signal ? `died with ${child.signal}` : `exited with ${child.status}`}${detail ? `: ${detail}` : ''}` };
   } else {
     try {
-      const devices = JSON.parse(child.stdout) as Array<{ name: string }> | { devices?: unknown[]; reason?: string } | null;
-      const list = Array.isArray(devices) ? devices : [];
-      answer = list.length > 0
-        ? { ok: true, reason: `${list.length} CUDA device(s): ${list.map((d) => d.name).join(', ')}` }
-        : { ok: false, reason: devices && !Array.isArray(devices) && devices.reason ? String(devices.reason) : 'no CUDA device is present (or no usable driver)' };
+      const probe = JSON.parse(child.stdout) as { devices: Array<{ name: string }>; reason?: string };
+      answer = probe.devices.length > 0
+        ? { ok: true, reason: `${probe.devices.length} CUDA device(s): ${probe.devices.map((d) => d.name).join(', ')}` }
+        : { ok: false, reason: `no usable CUDA device${probe.reason ? `: ${probe.reason}` : ''}` };
     } catch {
       answer = { ok: false, reason: 'the CUDA probe printed no device list' };
     }
