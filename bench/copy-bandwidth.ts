@@ -3,10 +3,12 @@
  * on one thread and split across `threads` workers. Bandwidth counts bytes read + bytes written
  * (2 x size / time), the same accounting as the loss's "one read plus one write of the logits".
  * The buffers are filled first so that no page is a shared zero page or faulted in while timed.
+ * Also measured, for information: filling a freshly allocated buffer of the same size, which
+ * includes the page faults a new gradient buffer pays (expensive in some VMs).
  */
 import { Worker } from 'node:worker_threads';
 import { Rng } from './inputs.js';
-import { measure, type Timing } from './measure.js';
+import { collectGarbage, measure, type Timing } from './measure.js';
 
 export interface CopyBandwidth {
   bytes: number;
@@ -14,8 +16,12 @@ export interface CopyBandwidth {
   singleThreadGBs: number;
   multiThreadGBs: number;
   bestGBs: number; // the denominator of "fraction of copy bandwidth": the faster of the two
+  /** Filling a freshly allocated buffer (page faults + kernel zeroing + the write), bytes written
+   * per second: what a gradient written into a new buffer pays on top of the copy. */
+  freshWriteGBs: number;
   singleThread: Timing;
   multiThread: Timing;
+  freshWrite: Timing;
 }
 
 export async function measureCopyBandwidth(bytes: number, threads: number, iterations: number): Promise<CopyBandwidth> {
@@ -48,6 +54,10 @@ export async function measureCopyBandwidth(bytes: number, threads: number, itera
     for (const w of workers) await w.terminate();
   }
 
+  const freshWrite = await measure('fresh buffer write', () => { new Float64Array(words).fill(1); }, {
+    iterations: Math.max(3, Math.floor(iterations / 2)), warmup: 1, beforeEach: collectGarbage,
+  });
+
   const gbs = (t: Timing): number => (2 * size) / (t.medianMs * 1e6);
   return {
     bytes: size,
@@ -55,7 +65,9 @@ export async function measureCopyBandwidth(bytes: number, threads: number, itera
     singleThreadGBs: gbs(singleThread),
     multiThreadGBs: gbs(multiThread),
     bestGBs: Math.max(gbs(singleThread), gbs(multiThread)),
+    freshWriteGBs: size / (freshWrite.medianMs * 1e6),
     singleThread,
     multiThread,
+    freshWrite,
   };
 }

@@ -30,7 +30,11 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
   });
   // An async task function (awaiting fn, which may itself be async): tinybench then knows it is async without calling it once to find
   // out, which would run an extra, untimed, un-prepared iteration.
-  bench.add(name, async () => { await fn(); }, options.beforeEach ? { beforeEach: options.beforeEach } : {});
+  const beforeEach = (): void => {
+    options.beforeEach?.();
+    guardMemory(name);
+  };
+  bench.add(name, async () => { await fn(); }, { beforeEach });
   await bench.run();
   const result = bench.tasks[0].result;
   if (result.state !== 'completed') {
@@ -43,6 +47,17 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
     minMs: result.latency.min,
     samples: result.latency.samplesCount,
   };
+}
+
+/** The benchmark shares its machine: stop rather than grow past this (a leak in the code under test). */
+export const MEMORY_BUDGET_BYTES = 8 * 2 ** 30;
+
+export function guardMemory(caseName: string): void {
+  const rss = process.memoryUsage.rss();
+  if (rss > MEMORY_BUDGET_BYTES) {
+    throw new Error(`benchmark case ${caseName}: resident memory ${(rss / 2 ** 30).toFixed(1)} GiB exceeds the ` +
+      `${MEMORY_BUDGET_BYTES / 2 ** 30} GiB budget (memory not released between calls?)`);
+  }
 }
 
 /** Releases the buffers of the previous case now, not whenever V8 feels like it. */

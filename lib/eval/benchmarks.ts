@@ -41,7 +41,9 @@ export const SAFETY_BENCHMARKS: Record<string, BenchmarkSpec> = {
  */
 export function benchmarkSearchPath(dataDir?: string): string[] {
   const pkgData = fileURLToPath(new URL('../../data/', import.meta.url));
-  return [dataDir, process.env.IPO_DATA_DIR, join(pkgData, 'benchmarks'), pkgData].filter((d): d is string => !!d);
+  // An explicit --data-dir is the only place looked at: a typo must not silently fall back to the shipped copy.
+  if (dataDir) return [dataDir];
+  return [process.env.IPO_DATA_DIR, join(pkgData, 'benchmarks'), pkgData].filter((d): d is string => !!d);
 }
 
 export function resolveBenchmarkFile(name: string, dataDir?: string): string {
