@@ -10,6 +10,8 @@ import { pathToFileURL } from 'node:url';
 
 export type LogitsDtype = 'float32' | 'bfloat16' | 'float16';
 export type GradMode = 'buffer' | 'inplace' | 'none';
+/** How the benchmark asks for the gradient: a library grad mode, or 'gradOut' (grad 'buffer' into one reused array). */
+export type GradCase = GradMode | 'gradOut';
 
 export interface DpoInput {
   logits: Float32Array | Uint16Array;
@@ -24,6 +26,7 @@ export interface DpoOptions {
   beta?: number;
   grad?: GradMode;
   threads?: number;
+  gradOut?: Float32Array | Uint16Array;
 }
 
 export interface DpoResult {

@@ -4,9 +4,9 @@
  * One run measures, in this order so that at most ~4 GB is held at once at the full shape:
  *   1. copy bandwidth (1 and N threads);
  *   2. PyTorch CPU eager, float32 and bfloat16 (a subprocess; this process holds nothing big);
- *   3. float32 logits: plain-TS float32, then the fused loss with grad 'buffer' and 'inplace' at
+ *   3. float32 logits: plain-TS float32, then the fused loss with grad 'buffer', 'inplace' and a reused gradOut at
  *      100%, 50%, 25% and 10% of positions scored;
- *   4. bfloat16 logits (the same values, rounded): plain-TS, fused 'buffer' and 'inplace';
+ *   4. bfloat16 logits (the same values, rounded): plain-TS, fused 'buffer', 'inplace' and gradOut;
  *   5. the float64 TS reference on a smaller shape, its time scaled per element.
  */
 import { writeFileSync } from 'node:fs';
@@ -16,7 +16,7 @@ import { measureCopyBandwidth, type CopyBandwidth } from './copy-bandwidth.js';
 import {
   countScored, elementsOf, fillLogits, makeLabels, makeRefLogps, rowsOf, toBfloat16, type Shape,
 } from './inputs.js';
-import { loadLibrary, type DpoLossFn, type GradMode, type Library } from './library.js';
+import { loadLibrary, type DpoLossFn, type GradCase, type Library } from './library.js';
 import { collectGarbage, measure } from './measure.js';
 import { JUDGED_SHAPE, parseOptions, selected, USAGE, wanted, type BenchOptions } from './options.js';
 import { plainDpoLoss } from './plain-f32.js';
@@ -229,19 +229,22 @@ async function runDtype(
   }
 
   if (!lib) return;
-  for (const grad of ['buffer', 'inplace'] as GradMode[]) {
+  for (const grad of ['buffer', 'inplace', 'gradOut'] as GradCase[]) {
     const fractions = dtype === 'float32' ? FRACTIONS : [1];
     const names = fractions.map((f) => `fused ${s} ${grad} ${Math.round(f * 100)}%`);
     if (!names.some((n) => selected(options, n))) continue;
     // 'inplace' overwrites the logits with the gradient: restore them before every call.
     const pristine = grad === 'inplace' ? logits.slice() : undefined;
+    // 'gradOut': one caller-owned array, touched once here, reused by every call (a training loop's pattern).
+    const gradOut = grad === 'gradOut' ? (logits instanceof Float32Array ? new Float32Array(logits.length).fill(1) : new Uint16Array(logits.length).fill(1)) : undefined;
+    const callOptions = gradOut ? { beta: BETA, grad: 'buffer' as const, gradOut, threads } : { beta: BETA, grad: grad as 'buffer' | 'inplace', threads };
     for (let i = 0; i < fractions.length; i++) {
       if (!selected(options, names[i])) continue;
       const fraction = fractions[i];
       const args = input(fraction);
       let loss = NaN;
       const timing = await measure(names[i], () => {
-        loss = lib.dpoLoss(args, { beta: BETA, grad, threads }).loss;
+        loss = lib.dpoLoss(args, callOptions).loss;
       }, {
         iterations: options.iterations.fused,
         warmup: 1,

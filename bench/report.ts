@@ -7,14 +7,14 @@
  */
 import type { CopyBandwidth } from './copy-bandwidth.js';
 import type { Shape } from './inputs.js';
-import type { GradMode } from './library.js';
+import type { GradCase } from './library.js';
 import type { Timing } from './measure.js';
 
 export interface CaseResult {
   name: string;
   family: 'fused' | 'plain' | 'reference' | 'torch';
   dtype: 'float32' | 'bfloat16';
-  grad?: GradMode;
+  grad?: GradCase;
   variant?: string; // torch: 'log_softmax' | 'selective'
   fraction: number; // share of positions scored
   rowsScored: number;
@@ -93,7 +93,7 @@ export function buildRows(cases: CaseResult[], copy: CopyBandwidth | undefined):
 export function evaluateTargets(cases: CaseResult[], copy: CopyBandwidth | undefined): Target[] {
   const targets: Target[] = [];
   const torch = find(cases, { family: 'torch', dtype: 'float32', variant: 'log_softmax' });
-  for (const grad of ['buffer', 'inplace'] as const) {
+  for (const grad of ['buffer', 'inplace', 'gradOut'] as const) {
     const full = find(cases, { family: 'fused', dtype: 'float32', grad, fraction: 1 });
     const quarter = find(cases, { family: 'fused', dtype: 'float32', grad, fraction: 0.25 });
     const x = full && torch ? torch.medianMs / full.medianMs : null;

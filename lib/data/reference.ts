@@ -30,7 +30,7 @@ export interface ReferenceOptions extends Omit<CollateOptions, 'reference'> {
 export async function computeReferenceLogps(pairs: TokenizedPair[], forward: ForwardFn, options: ReferenceOptions = {}): Promise<TokenizedPair[]> {
   const microBatch = options.microBatch ?? 8;
   if (!Number.isInteger(microBatch) || microBatch < 1) throw new RangeError(`microBatch must be a positive integer, got ${microBatch}`);
-  const order = pairs.map((_, i) => i).sort((a, b) => pairLength(pairs[a]) - pairLength(pairs[b]) || a - b);
+  const order = lengthOrder(pairs);
   let done = 0;
   for (let start = 0; start < order.length; start += microBatch) {
     const members = order.slice(start, start + microBatch).map((i) => pairs[i]);
@@ -49,6 +49,14 @@ export async function computeReferenceLogps(pairs: TokenizedPair[], forward: For
     options.onProgress?.(done, pairs.length);
   }
   return pairs;
+}
+
+/**
+ * Pair indices by increasing length (ties by position). Evaluations that batch the same way see
+ * bit-identical logits, so an untrained policy's margins against its own reference are exactly 0.
+ */
+export function lengthOrder(pairs: TokenizedPair[]): number[] {
+  return pairs.map((_, i) => i).sort((a, b) => pairLength(pairs[a]) - pairLength(pairs[b]) || a - b);
 }
 
 interface ReferenceLine {

@@ -289,7 +289,7 @@ export interface CudaDpoInput extends CudaLogitsInput {
   refLogps: Float32Array;
 }
 
-export interface CudaDpoOptions extends Omit<DpoOptions, 'threads'> {
+export interface CudaDpoOptions extends Omit<DpoOptions, 'threads' | 'gradOut'> {
   /** Write the gradient here instead of a new tensor (same dtype and length as the logits). */
   gradOut?: DeviceTensor;
   /** The gradient buffer is already all zeros: unscored rows are then never written (cost 0). */

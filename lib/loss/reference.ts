@@ -17,7 +17,7 @@
 import { encode, elementReader } from './dtype.js';
 import type { DpoInput, DpoOptions, DpoResult, LogitsInput } from './types.js';
 import { IGNORE_INDEX } from './types.js';
-import { checkDpo, checkInput, checkOptions, nonFiniteError, type CheckedInput } from './validate.js';
+import { checkDpo, checkGradOut, checkInput, checkOptions, nonFiniteError, type CheckedInput } from './validate.js';
 
 const logSigmoid = (x: number): number => -(Math.max(-x, 0) + Math.log1p(Math.exp(-Math.abs(x))));
 const sigmoid = (x: number): number => (x >= 0 ? 1 / (1 + Math.exp(-x)) : Math.exp(x) / (1 + Math.exp(x)));
@@ -102,6 +102,7 @@ export function referenceDpoLoss(input: DpoInput, options?: DpoOptions): DpoResu
   const x = checkInput(input);
   const o = checkOptions(options);
   const ref = checkDpo(input, x, o);
+  checkGradOut(input, x, o);
   const { lse, logp } = rowStats(x);
   const pi = sequenceSums(x, logp);
   const counts = new Float64Array(x.sequences);
@@ -159,9 +160,10 @@ export function referenceDpoLoss(input: DpoInput, options?: DpoOptions): DpoResu
       grad[base + label] = -cs * Math.expm1(logp[row]);
     }
     const encoded = encode(grad, x.dtype);
-    if (o.grad === 'inplace') {
-      x.logits.set(encoded as never);
-      gradLogits = x.logits;
+    if (o.grad === 'inplace' || o.gradOut) {
+      const target = o.gradOut ?? x.logits;
+      target.set(encoded as never);
+      gradLogits = target;
     } else {
       gradLogits = encoded;
     }

@@ -36,6 +36,13 @@ export interface DpoOptions {
   grad?: GradMode;
   /** Default: all cores. */
   threads?: number;
+  /**
+   * With grad 'buffer': write the gradient into this array (same type and length as the logits)
+   * instead of a new one, e.g. one buffer reused every step. Allocating nothing avoids the page
+   * faults of fresh memory; every unscored row is then written as zero. Must not overlap the labels
+   * or refLogps; passing the logits array itself equals grad 'inplace'.
+   */
+  gradOut?: Float32Array | Uint16Array;
 }
 
 export interface DpoResult {

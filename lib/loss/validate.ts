@@ -95,6 +95,7 @@ export interface CheckedOptions {
   sftWeight: number;
   grad: NonNullable<DpoOptions['grad']>;
   threads: number;
+  gradOut?: Float32Array | Uint16Array;
 }
 
 function optionalNumber(options: DpoOptions, name: keyof DpoOptions, fallback: number): number {
@@ -125,7 +126,30 @@ export function checkOptions(options: DpoOptions | undefined): CheckedOptions {
     throw IpoArgumentError.range('threads', `options.threads must be a positive integer (got ${threads})`);
   const lossType = oneOf(o, 'lossType', ['sigmoid', 'robust', 'hinge', 'ipo'] as const, 'sigmoid');
   const grad = oneOf(o, 'grad', ['buffer', 'inplace', 'none'] as const, 'buffer');
-  return { beta, lossType, labelSmoothing, sftWeight, grad, threads };
+  const gradOut = o.gradOut;
+  if (gradOut !== undefined && grad !== 'buffer')
+    throw IpoArgumentError.type('gradOut', `options.gradOut goes with grad 'buffer' (got grad '${grad}')`);
+  return { beta, lossType, labelSmoothing, sftWeight, grad, threads, ...(gradOut !== undefined ? { gradOut } : {}) };
+}
+
+function overlaps(a: ArrayBufferView, b: ArrayBufferView): boolean {
+  return a.buffer === b.buffer && a.byteOffset < b.byteOffset + b.byteLength && b.byteOffset < a.byteOffset + a.byteLength;
+}
+
+/** gradOut checks, after the input checks (same order as native/node/binding.cc). */
+export function checkGradOut(input: DpoInput, x: CheckedInput, o: CheckedOptions): void {
+  const out = o.gradOut;
+  if (out === undefined) return;
+  const isU16 = x.logits instanceof Uint16Array;
+  if (isU16 ? !(out instanceof Uint16Array) : !(out instanceof Float32Array))
+    throw IpoArgumentError.type('gradOut', `options.gradOut must be a ${isU16 ? 'Uint16Array' : 'Float32Array'}, like the logits`);
+  if (out.length !== x.logits.length)
+    throw IpoArgumentError.range('gradOut', `options.gradOut.length is ${out.length} but the logits have ${x.logits.length} elements`);
+  const same = out.buffer === x.logits.buffer && out.byteOffset === x.logits.byteOffset;
+  if (!same && overlaps(out, x.logits))
+    throw IpoArgumentError.range('gradOut', "options.gradOut partly overlaps the logits (pass the logits array itself, or use grad 'inplace')");
+  if (overlaps(out, x.labels) || (input.refLogps instanceof Float32Array && overlaps(out, input.refLogps)))
+    throw IpoArgumentError.range('gradOut', 'options.gradOut overlaps labels or refLogps');
 }
 
 /** The DPO-specific checks, after checkInput/checkOptions (same order as the native core). */

@@ -30,6 +30,17 @@ export async function loadTensorflow(): Promise<Tf> {
   }
   if (tf.getBackend() !== 'cpu') await tf.setBackend('cpu');
   await tf.ready();
+  // The CPU backend advertises tfjs-node on its first tensor; that package needs a native download,
+  // which is exactly what this adapter avoids, so the hint is dropped (other warnings pass through).
+  const warn = console.warn;
+  console.warn = (...args: unknown[]) => {
+    if (!args.some((a) => typeof a === 'string' && a.includes('tfjs-node'))) warn(...args);
+  };
+  try {
+    tf.scalar(0).dispose();
+  } finally {
+    console.warn = warn;
+  }
   return tf;
 }
 

@@ -37,7 +37,7 @@ export function renderChart(lines: MetricsLine[], title = 'ipo train'): string {
     let [lo, hi] = panel.fixed ?? [Math.min(0, ...values), Math.max(...values, 0)];
     if (!(hi > lo)) hi = lo + 1;
     const pad = panel.fixed ? 0 : (hi - lo) * 0.05;
-    lo -= pad;
+    if (lo < 0) lo -= pad; // a panel that starts at 0 (loss) keeps 0 as its floor
     hi += pad;
     const px = (x: number) => LEFT + ((W - LEFT - RIGHT) * x) / xMax;
     const py = (v: number) => y0 + PANEL_H - (PANEL_H * (v - lo)) / (hi - lo);

@@ -16,9 +16,9 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as tfjs from '@tensorflow/tfjs';
 import { readPairs, type IpoPair } from '../intervene/pairs.js';
-import { dpoLoss } from '../loss/index.js';
+import { sequenceLogprobs } from '../loss/index.js';
 import { collate, type Batch } from '../data/batch.js';
-import { computeReferenceLogps, readReferenceLogps, writeReferenceLogps } from '../data/reference.js';
+import { computeReferenceLogps, lengthOrder, readReferenceLogps, writeReferenceLogps } from '../data/reference.js';
 import { createPairTokenizer, truncationSummary, type TokenizedPair } from '../data/tokenize.js';
 import { defaultTokenizerDir, loadTokenizer } from '../data/tokenizer.js';
 import { buildVocabMap, PAD_COMPACT_ID } from '../data/vocab.js';
@@ -203,10 +203,16 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainSummar
     ] as const) {
       if (pairs.length === 0) continue;
       const margins: number[] = [];
-      for (let i = 0; i < pairs.length; i += 8) {
-        const batch = collate(pairs.slice(i, i + 8), { padId: PAD_COMPACT_ID, mapId: vocab.compact });
-        const r = dpoLoss({ logits: forward(batch), seqLen: batch.seqLen, vocab: vocab.size, labels: batch.labels, refLogps: batch.refLogps! }, { beta: o.beta, grad: 'none' });
-        margins.push(...r.margins);
+      // Batched exactly as the reference pass batched them (same members, same padding).
+      const ordered = lengthOrder(pairs).map((i) => pairs[i]);
+      for (let i = 0; i < ordered.length; i += 8) {
+        const batch = collate(ordered.slice(i, i + 8), { padId: PAD_COMPACT_ID, mapId: vocab.compact });
+        // The policy's log-probs come from the same function and batching as the reference's, so an
+        // untrained model scores margin 0 exactly (not rounding noise that would count as accuracy).
+        const logps = sequenceLogprobs({ logits: forward(batch), seqLen: batch.seqLen, vocab: vocab.size, labels: batch.labels });
+        const ref = batch.refLogps!;
+        const P = batch.pairs;
+        for (let j = 0; j < P; j++) margins.push(o.beta * (logps[j] - ref[j] - (logps[P + j] - ref[P + j])));
       }
       const line: EvalLine = { stage, split, step, margin: mean(margins), accuracy: margins.filter((m) => m > 0).length / margins.length, pairs: margins.length };
       metrics.append(line);
@@ -308,7 +314,11 @@ function progressLine(step: TrainingStep<Batch>, l: StepLine): string {
 }
 
 const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-const signed = (v: number) => (v >= 0 ? '+' : '') + v.toFixed(4);
+/** '+0.1234' / '-0.1234'; a value that rounds to zero prints as '+0.0000', never '-0.0000'. */
+function signed(v: number): string {
+  const digits = Math.abs(v).toFixed(4);
+  return (v < 0 && digits !== '0.0000' ? '-' : '+') + digits;
+}
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
   return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;

@@ -76,8 +76,7 @@ export class TinyLm {
     const { dim, vocab, maxLen } = this.config;
     if (seqLen > maxLen) throw new RangeError(`sequence of ${seqLen} inputs exceeds the model's ${maxLen} positions`);
     return tf.tidy(() => {
-      const ids = tf.tensor2d(inputIds, [sequences, seqLen], 'int32');
-      const h0 = tf.add(tf.gather(w.tokenEmbedding, ids), tf.slice(w.positionEmbedding, [0, 0], [seqLen, dim]));
+      const h0 = tf.add(embed(tf, w.tokenEmbedding, inputIds, [sequences, seqLen]), tf.slice(w.positionEmbedding, [0, 0], [seqLen, dim]));
       const flat = (x: tfjs.Tensor) => tf.reshape(x, [sequences * seqLen, -1]);
       const back = (x: tfjs.Tensor) => tf.reshape(x, [sequences, seqLen, -1]);
       const n0 = flat(norm(tf, h0));
@@ -107,6 +106,30 @@ export class TinyLm {
   dispose(): void {
     for (const v of this.variables) v.dispose();
   }
+}
+
+/**
+ * Embedding lookup table[ids] with a scatter-add gradient written in plain JS. tf.gather's own
+ * gradient on the CPU backend (unsortedSegmentSum) costs O(vocab x tokens x dim), seconds per step
+ * here; the scatter-add costs O(tokens x dim).
+ */
+function embed(tf: Tf, table: tfjs.Variable, ids: Int32Array, shape: [number, number]): tfjs.Tensor {
+  const [vocab, dim] = table.shape as [number, number];
+  const op = tf.customGrad((t) => {
+    const value = tf.reshape(tf.gather(t as tfjs.Tensor, tf.tensor1d(ids, 'int32')), [...shape, dim]);
+    const gradFunc = (dy: tfjs.Tensor) => {
+      const g = new Float32Array(vocab * dim);
+      const d = dy.dataSync();
+      for (let i = 0; i < ids.length; i++) {
+        const src = i * dim;
+        const dst = ids[i] * dim;
+        for (let k = 0; k < dim; k++) g[dst + k] += d[src + k];
+      }
+      return tf.tensor2d(g, [vocab, dim]);
+    };
+    return { value, gradFunc };
+  });
+  return op(table);
 }
 
 function norm(tf: Tf, x: tfjs.Tensor): tfjs.Tensor {

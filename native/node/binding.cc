@@ -228,8 +228,36 @@ void prepare_dpo(Napi::Env env, const Napi::CallbackInfo& info, DpoCall* call, b
     *stat_ptrs[i] = a.Data();
     call->stats[i] = Napi::Persistent(a);
   }
-  if (call->grad_mode == "buffer") {
-    // The buffer is known to be zero, so unscored rows are skipped.
+  Napi::Value grad_out = options.Get("gradOut");
+  if (!grad_out.IsUndefined()) {
+    if (call->grad_mode != "buffer")
+      throw_type(env, "gradOut", "options.gradOut goes with grad 'buffer' (got grad '" + call->grad_mode + "')");
+    const napi_typedarray_type want = call->input.is_u16 ? napi_uint16_array : napi_float32_array;
+    if (!grad_out.IsTypedArray() || grad_out.As<Napi::TypedArray>().TypedArrayType() != want)
+      throw_type(env, "gradOut", std::string("options.gradOut must be a ") + (call->input.is_u16 ? "Uint16Array" : "Float32Array") +
+                                     ", like the logits");
+    Napi::TypedArray out = grad_out.As<Napi::TypedArray>();
+    if ((int64_t)out.ElementLength() != call->input.elements)
+      throw_range(env, "gradOut", "options.gradOut.length is " + std::to_string(out.ElementLength()) + " but the logits have " +
+                                      std::to_string(call->input.elements) + " elements");
+    char* begin = static_cast<char*>(out.ArrayBuffer().Data()) + out.ByteOffset();
+    const size_t bytes = out.ByteLength();
+    auto overlaps = [&](const void* p, size_t n) {
+      const char* c = static_cast<const char*>(p);
+      return c < begin + bytes && begin < c + n;
+    };
+    const char* logits = static_cast<const char*>(call->input.logits.data);
+    if (overlaps(logits, bytes) && begin != logits)
+      throw_range(env, "gradOut", "options.gradOut partly overlaps the logits (pass the logits array itself, or use grad 'inplace')");
+    if (overlaps(call->input.logits.labels, (size_t)(call->input.logits.sequences * call->input.logits.seq_len) * 4) ||
+        overlaps(call->ref, (size_t)call->input.logits.sequences * 4))
+      throw_range(env, "gradOut", "options.gradOut overlaps labels or refLogps");
+    // Reused memory holds old values: every unscored row is written as zero.
+    call->outputs.grad = begin;
+    call->outputs.grad_is_zeroed = 0;
+    call->keep.grad = Napi::Persistent(grad_out.As<Napi::Object>());
+  } else if (call->grad_mode == "buffer") {
+    // A fresh buffer is known to be zero, so unscored rows are skipped.
     const size_t bytes = (size_t)call->input.elements * (call->input.is_u16 ? 2 : 4);
     Napi::ArrayBuffer buffer = zeroed_buffer(env, bytes);
     Napi::Object typed = call->input.is_u16

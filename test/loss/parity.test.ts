@@ -145,3 +145,48 @@ describe('native CPU gradient modes and determinism', () => {
     expect(Array.from(result.gradLogits!.subarray(row * 20, row * 20 + 20))).toEqual(new Array(20).fill(0));
   });
 });
+
+describe('gradOut: a caller-owned gradient buffer', () => {
+  it('a poisoned reused buffer gets exactly the buffered gradient, unscored rows zeroed', () => {
+    for (const dtype of dtypes) {
+      const input = randomBatch({ pairs: 2, seqLen: 8, vocab: 300, dtype, seed: 21, scoredShare: 0.4 });
+      const expected = native.dpoLoss(cloneInput(input));
+      const out = dtype === 'float32' ? new Float32Array(input.logits.length).fill(123) : new Uint16Array(input.logits.length).fill(0x4000);
+      for (const backend of [native.dpoLoss, referenceDpoLoss]) {
+        out.fill(dtype === 'float32' ? 123 : 0x4000);
+        const result = backend(cloneInput(input), { gradOut: out });
+        expect(result.gradLogits).toBe(out);
+        const got = decode(out, dtype);
+        const want = decode(expected.gradLogits!, dtype);
+        expect(normRatio(got, want)).toBeLessThanOrEqual(gradTolerance(dtype));
+        for (let r = 0; r < input.labels.length; r++)
+          if (input.labels[r] === -100) for (let j = 0; j < 300; j++) expect(got[r * 300 + j]).toBe(0);
+      }
+    }
+  });
+
+  it('rejects a mismatched, overlapping or misplaced gradOut, naming it', () => {
+    const input = randomBatch({ pairs: 1, seqLen: 4, vocab: 10, dtype: 'float32', seed: 22 });
+    const shared = new Float32Array(input.logits.length * 2);
+    shared.set(input.logits);
+    const overlapping = { ...input, logits: shared.subarray(0, input.logits.length) };
+    const bad: Array<[object, object, typeof TypeError | typeof RangeError]> = [
+      [input, { gradOut: new Uint16Array(input.logits.length) }, TypeError],
+      [input, { gradOut: new Float32Array(3) }, RangeError],
+      [input, { gradOut: new Float32Array(input.logits.length), grad: 'inplace' }, TypeError],
+      [overlapping, { gradOut: shared.subarray(5, 5 + input.logits.length) }, RangeError],
+    ];
+    for (const [x, options, ErrorClass] of bad)
+      for (const backend of [native.dpoLoss, referenceDpoLoss]) {
+        // Not cloned: the overlap case needs the shared buffer; every case throws before writing.
+        let error: unknown;
+        try {
+          backend(x as never, options);
+        } catch (err) {
+          error = err;
+        }
+        expect(error).toBeInstanceOf(ErrorClass);
+        expect((error as { argument?: string }).argument).toBe('gradOut');
+      }
+  });
+});
