@@ -38,6 +38,8 @@ const SHAPES = (c: TinyLmConfig): Record<string, number[]> => ({
   outBias: [c.vocab],
 });
 
+let instances = 0;
+
 export class TinyLm {
   readonly weights: Record<string, tfjs.Variable>;
 
@@ -48,6 +50,7 @@ export class TinyLm {
     initial?: Record<string, tfjs.Tensor>,
   ) {
     this.weights = {};
+    instances++;
     let k = 0;
     for (const [name, shape] of Object.entries(SHAPES(config))) {
       let value: tfjs.Tensor;
@@ -61,7 +64,8 @@ export class TinyLm {
         const std = name.endsWith('Embedding') ? 0.02 : 1 / Math.sqrt(shape[0]);
         value = tf.randomNormal(shape, 0, std, 'float32', config.seed * 101 + ++k);
       }
-      this.weights[name] = tf.variable(value, true, `tinylm/${name}`);
+      // tfjs variable names are global to the engine: number each model's so several can coexist.
+      this.weights[name] = tf.variable(value, true, `tinylm${instances}/${name}`);
     }
   }
 
@@ -113,7 +117,7 @@ export class TinyLm {
  * gradient on the CPU backend (unsortedSegmentSum) costs O(vocab x tokens x dim), seconds per step
  * here; the scatter-add costs O(tokens x dim).
  */
-function embed(tf: Tf, table: tfjs.Variable, ids: Int32Array, shape: [number, number]): tfjs.Tensor {
+export function embed(tf: Tf, table: tfjs.Variable, ids: Int32Array, shape: [number, number]): tfjs.Tensor {
   const [vocab, dim] = table.shape as [number, number];
   const op = tf.customGrad((t) => {
     const value = tf.reshape(tf.gather(t as tfjs.Tensor, tf.tensor1d(ids, 'int32')), [...shape, dim]);

@@ -131,9 +131,14 @@ describe('native CPU gradient modes and determinism', () => {
     const spec: BatchSpec = { pairs: 2, seqLen, vocab, dtype: 'float32', seed: 11, scoredShare: 0.05 };
     const input = randomBatch(spec);
     const expected = referenceDpoLoss(cloneInput(input));
-    const actual = native.dpoLoss(input);
+    const actual = native.dpoLoss(cloneInput(input));
     expect(relError(actual.loss, expected.loss)).toBeLessThanOrEqual(1e-5);
     expect(normRatio(actual.gradLogits!, expected.gradLogits!)).toBeLessThanOrEqual(1e-5);
+    // The same into a poisoned, reused buffer: unscored rows are zero-filled with streaming stores.
+    const gradOut = new Float32Array(input.logits.length).fill(-7);
+    native.dpoLoss(input, { gradOut });
+    expect(normRatio(gradOut, expected.gradLogits!)).toBeLessThanOrEqual(1e-5);
+    expect(gradOut.some((v) => v === -7)).toBe(false);
   });
 
   it('a NaN in an unscored row is ignored; its gradient row is zero', () => {
