@@ -15,7 +15,7 @@ an unfinished run exactly.
   --benign FILE        benign pairs JSONL for stage 2       default: shipped data/train/benign.jsonl
   --tokenizer DIR      folder with tokenizer.json and tokenizer_config.json   default: Qwen3's
   --steps N            optimizer steps per stage (overrides --epochs)
-  --out DIR            output folder                         default: ipo-train
+  --out DIR            output folder                         default: runs/train
   --seed N             seed of init, shuffles and draws      default: ${DEFAULTS.seed}
   --epochs N           epochs per stage                      default: ${DEFAULTS.epochs}
   --batch-size N       pairs per optimizer step              default: ${DEFAULTS.batchSize}
@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
         benign: { type: 'string' },
         tokenizer: { type: 'string' },
         steps: { type: 'string' },
-        out: { type: 'string', default: 'ipo-train' },
+        out: { type: 'string', default: 'runs/train' },
         seed: { type: 'string' },
         epochs: { type: 'string' },
         'batch-size': { type: 'string' },
