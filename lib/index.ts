@@ -17,3 +17,20 @@ export { runIntervene, type InterveneRunOptions, type RunSummary } from './inter
 export { runBenign, type BenignRunOptions } from './intervene/benign.js';
 export { loadPrompts, type PromptRow } from './data/prompts.js';
 export * as evaluation from './eval/index.js';
+export { loadTokenizer, defaultTokenizerDir, type TextTokenizer } from './data/tokenizer.js';
+export {
+  createPairTokenizer,
+  contextText,
+  truncatePair,
+  truncationSummary,
+  type PairText,
+  type PairTokenizer,
+  type TokenizedPair,
+  type TokenizeOptions,
+} from './data/tokenize.js';
+export { collate, planSteps, pairLength, type Batch, type CollateOptions } from './data/batch.js';
+export { buildVocabMap, type VocabMap } from './data/vocab.js';
+export { computeReferenceLogps, readReferenceLogps, writeReferenceLogps, type ForwardFn, type ReferenceOptions } from './data/reference.js';
+export { Rng, type RngState } from './data/rng.js';
+export { TwoStageSchedule, cosineWithWarmup, type Stage, type ScheduleOptions, type ScheduleState, type TrainingStep } from './train/schedule.js';
+export { runTraining, type TrainRunOptions, type TrainSummary } from './train/demo.js';

@@ -14,7 +14,8 @@
 import type { Rng } from './rng.js';
 import type { TokenizedPair } from './tokenize.js';
 
-export const IGNORE_INDEX = -100;
+import { IGNORE_INDEX } from '../loss/types.js';
+export { IGNORE_INDEX };
 
 export interface Batch {
   ids: string[];
