@@ -66,7 +66,10 @@ void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& 
   const int64_t per_task = rows_per_task(shape.vocab);
 
   const int64_t n = (int64_t)scored.rows.size();
-  parallel_for((n + per_task - 1) / per_task, threads, [&](int64_t task) {
+  const int64_t tasks = (n + per_task - 1) / per_task;
+  parallel_for(tasks, threads, [&](int64_t reversed) {
+    // Last rows first: phase 1 ended on them, so the first reads here still hit the L3 cache.
+    const int64_t task = tasks - 1 - reversed;
     const int64_t end = (task + 1) * per_task < n ? (task + 1) * per_task : n;
     for (int64_t j = task * per_task; j < end; ++j) {
       const int64_t r = scored.rows[(size_t)j];
