@@ -9,6 +9,7 @@
 #include <string>
 
 #include "ipo.h"
+#include "node/js_errors.h"
 
 #ifdef IPO_WITH_CUDA
 void ipo_register_cuda(Napi::Env env, Napi::Object exports);
@@ -16,31 +17,10 @@ void ipo_register_cuda(Napi::Env env, Napi::Object exports);
 
 namespace {
 
-// Errors raised here carry the same `code` and `argument` properties as the core's.
-[[noreturn]] void throw_type(Napi::Env env, const char* argument, const std::string& message) {
-  Napi::Error e = Napi::TypeError::New(env, message);
-  e.Set("code", Napi::String::New(env, "IPO_ERR_TYPE"));
-  e.Set("argument", Napi::String::New(env, argument));
-  throw e;
-}
-[[noreturn]] void throw_range(Napi::Env env, const char* argument, const std::string& message) {
-  Napi::Error e = Napi::RangeError::New(env, message);
-  e.Set("code", Napi::String::New(env, "IPO_ERR_RANGE"));
-  e.Set("argument", Napi::String::New(env, argument));
-  throw e;
-}
-
-Napi::Error to_js_error(Napi::Env env, const ipo_error& e) {
-  Napi::Error error = e.status == IPO_ERR_TYPE ? Napi::TypeError::New(env, e.message)
-                      : (e.status == IPO_ERR_RANGE || e.status == IPO_ERR_NONFINITE) ? Napi::RangeError::New(env, e.message)
-                                                                                      : Napi::Error::New(env, e.message);
-  static const char* codes[] = {"IPO_OK", "IPO_ERR_TYPE", "IPO_ERR_RANGE", "IPO_ERR_NONFINITE", "IPO_ERR_RUNTIME", "IPO_ERR_UNAVAILABLE"};
-  error.Set("code", Napi::String::New(env, e.status >= 0 && e.status <= 5 ? codes[e.status] : "IPO_ERR_RUNTIME"));
-  if (e.argument[0]) error.Set("argument", Napi::String::New(env, e.argument));
-  if (e.sequence >= 0) error.Set("sequence", Napi::Number::New(env, (double)e.sequence));
-  if (e.position >= 0) error.Set("position", Napi::Number::New(env, (double)e.position));
-  return error;
-}
+using ipo_node::check;
+using ipo_node::throw_range;
+using ipo_node::throw_type;
+using ipo_node::to_js_error;
 
 double positive_integer(Napi::Env env, Napi::Object obj, const char* name) {
   Napi::Value v = obj.Get(name);
@@ -144,17 +124,13 @@ ParsedInput parse_input(Napi::Env env, Napi::Value value, Arrays* keep) {
   return p;
 }
 
-Napi::Object error_check(Napi::Env env, int32_t status, const ipo_error& err) {
-  if (status != IPO_OK) throw to_js_error(env, err);
-  return Napi::Object();
-}
 
 Napi::Value TokenLogprobs(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   ParsedInput p = parse_input(env, info[0], nullptr);
   Napi::Float32Array out = Napi::Float32Array::New(env, (size_t)(p.logits.sequences * p.logits.seq_len));
   ipo_error err{};
-  error_check(env, ipo_token_logprobs(&p.logits, out.Data(), 0, &err), err);
+  check(env, ipo_token_logprobs(&p.logits, out.Data(), 0, &err), err);
   return out;
 }
 
@@ -163,7 +139,7 @@ Napi::Value SequenceLogprobs(const Napi::CallbackInfo& info) {
   ParsedInput p = parse_input(env, info[0], nullptr);
   Napi::Float32Array out = Napi::Float32Array::New(env, (size_t)p.logits.sequences);
   ipo_error err{};
-  error_check(env, ipo_sequence_logprobs(&p.logits, out.Data(), 0, &err), err);
+  check(env, ipo_sequence_logprobs(&p.logits, out.Data(), 0, &err), err);
   return out;
 }
 
@@ -288,7 +264,7 @@ Napi::Value DpoLoss(const Napi::CallbackInfo& info) {
   DpoCall call;
   prepare_dpo(env, info, &call, false);
   call.status = ipo_dpo_loss(&call.input.logits, call.ref, &call.options, &call.outputs, &call.err);
-  error_check(env, call.status, call.err);
+  check(env, call.status, call.err);
   return dpo_result(env, &call);
 }
 
@@ -347,7 +323,7 @@ Napi::Value SelectSimd(const Napi::CallbackInfo& info) {
   if (!info[0].IsString()) throw_type(env, "simd", "simd must be 'auto', 'scalar', 'avx2' or 'avx512'");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
   ipo_error err{};
-  error_check(env, ipo_cpu_select_simd(name.c_str(), &err), err);
+  check(env, ipo_cpu_select_simd(name.c_str(), &err), err);
   return Napi::String::New(env, ipo_cpu_simd());
 }
 

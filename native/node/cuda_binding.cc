@@ -12,24 +12,13 @@
 
 #include "ipo.h"
 #include "ipo_cuda.h"
+#include "node/js_errors.h"
 
 namespace {
 
-[[noreturn]] void throw_type(Napi::Env env, const std::string& message) { throw Napi::TypeError::New(env, message); }
-[[noreturn]] void throw_range(Napi::Env env, const std::string& message) { throw Napi::RangeError::New(env, message); }
-
-void check(Napi::Env env, int32_t status, const ipo_error& e) {
-  if (status == IPO_OK) return;
-  Napi::Error error = e.status == IPO_ERR_TYPE ? Napi::TypeError::New(env, e.message)
-                      : (e.status == IPO_ERR_RANGE || e.status == IPO_ERR_NONFINITE) ? Napi::RangeError::New(env, e.message)
-                                                                                      : Napi::Error::New(env, e.message);
-  static const char* codes[] = {"IPO_OK", "IPO_ERR_TYPE", "IPO_ERR_RANGE", "IPO_ERR_NONFINITE", "IPO_ERR_RUNTIME", "IPO_ERR_UNAVAILABLE"};
-  error.Set("code", Napi::String::New(env, e.status >= 0 && e.status <= 5 ? codes[e.status] : "IPO_ERR_RUNTIME"));
-  if (e.argument[0]) error.Set("argument", Napi::String::New(env, e.argument));
-  if (e.sequence >= 0) error.Set("sequence", Napi::Number::New(env, (double)e.sequence));
-  if (e.position >= 0) error.Set("position", Napi::Number::New(env, (double)e.position));
-  throw error;
-}
+using ipo_node::check;
+using ipo_node::throw_range;
+using ipo_node::throw_type;
 
 // A device address: a non-zero BigInt that fits in 64 bits.
 void* pointer_arg(Napi::Env env, Napi::Value v, const std::string& name) {
