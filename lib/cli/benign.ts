@@ -6,7 +6,7 @@ import { type ChatTemplate, loadChatTemplate } from '../model/chat-template.js';
 import { openCallCache } from '../intervene/cache.js';
 import { type RefusalSource, runBenign } from '../intervene/benign.js';
 import { parseTriggers } from '../intervene/triggers.js';
-import { UsageError, choiceFlag, intFlag, numberFlag, parseArgsMessage } from '../intervene/cli-util.js';
+import { UsageError, choiceFlag, intFlag, numberFlag, parseArgsMessage, SHARED_RUN_OPTIONS } from '../intervene/cli-util.js';
 import { readFileSync } from 'node:fs';
 
 const HELP = `usage: ipo benign --input FILE --output FILE --base-url URL --model NAME
@@ -36,33 +36,12 @@ export async function run(argv: string[]): Promise<number> {
       strict: true,
       allowPositionals: false,
       options: {
-        input: { type: 'string' },
-        output: { type: 'string' },
-        'base-url': { type: 'string' },
-        model: { type: 'string' },
-        'api-key': { type: 'string' },
+        ...SHARED_RUN_OPTIONS,
         'refusal-base-url': { type: 'string' },
         'refusal-model': { type: 'string' },
         'refusal-api-key': { type: 'string' },
         refusals: { type: 'string' },
-        label: { type: 'string' },
         'keep-all': { type: 'boolean' },
-        mode: { type: 'string' },
-        'chat-template': { type: 'string' },
-        format: { type: 'string' },
-        resume: { type: 'boolean' },
-        force: { type: 'boolean' },
-        limit: { type: 'string' },
-        seed: { type: 'string' },
-        concurrency: { type: 'string' },
-        temperature: { type: 'string' },
-        'top-p': { type: 'string' },
-        'max-tokens': { type: 'string' },
-        timeout: { type: 'string' },
-        'max-retries': { type: 'string' },
-        cache: { type: 'string' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
       },
     }).values;
   } catch (err) {

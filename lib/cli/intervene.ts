@@ -7,7 +7,7 @@ import { type CueDetector, judgeDetector, lexicalDetector } from '../intervene/d
 import { DEFAULT_TRIGGERS_FILE, loadTriggers } from '../intervene/triggers.js';
 import { openCallCache } from '../intervene/cache.js';
 import { runIntervene } from '../intervene/runner.js';
-import { UsageError, choiceFlag, intFlag, numberFlag, parseArgsMessage } from '../intervene/cli-util.js';
+import { UsageError, choiceFlag, intFlag, numberFlag, parseArgsMessage, SHARED_RUN_OPTIONS } from '../intervene/cli-util.js';
 
 const HELP = `usage: ipo intervene --input FILE --output FILE --base-url URL --model NAME [options]
 
@@ -53,11 +53,7 @@ export async function run(argv: string[]): Promise<number> {
       strict: true,
       allowPositionals: false,
       options: {
-        input: { type: 'string' },
-        output: { type: 'string' },
-        'base-url': { type: 'string' },
-        model: { type: 'string' },
-        'api-key': { type: 'string' },
+        ...SHARED_RUN_OPTIONS,
         'judge-base-url': { type: 'string' },
         'judge-model': { type: 'string' },
         'judge-api-key': { type: 'string' },
@@ -65,24 +61,7 @@ export async function run(argv: string[]): Promise<number> {
         triggers: { type: 'string' },
         rounds: { type: 'string' },
         'all-triggers': { type: 'boolean' },
-        mode: { type: 'string' },
-        'chat-template': { type: 'string' },
-        concurrency: { type: 'string' },
-        resume: { type: 'boolean' },
-        force: { type: 'boolean' },
-        limit: { type: 'string' },
-        seed: { type: 'string' },
-        format: { type: 'string' },
-        temperature: { type: 'string' },
-        'top-p': { type: 'string' },
-        'max-tokens': { type: 'string' },
-        timeout: { type: 'string' },
-        'max-retries': { type: 'string' },
-        cache: { type: 'string' },
-        label: { type: 'string' },
         'ignore-responses': { type: 'boolean' },
-        quiet: { type: 'boolean' },
-        help: { type: 'boolean', short: 'h' },
       },
     }).values;
   } catch (err) {

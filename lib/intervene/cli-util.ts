@@ -30,3 +30,29 @@ export function parseArgsMessage(err: unknown): string {
   const message = err instanceof Error ? err.message : String(err);
   return message.split('\n')[0];
 }
+
+/** The flags `ipo intervene` and `ipo benign` share (node:util parseArgs options). */
+export const SHARED_RUN_OPTIONS = {
+  input: { type: 'string' },
+  output: { type: 'string' },
+  'base-url': { type: 'string' },
+  model: { type: 'string' },
+  'api-key': { type: 'string' },
+  mode: { type: 'string' },
+  'chat-template': { type: 'string' },
+  format: { type: 'string' },
+  resume: { type: 'boolean' },
+  force: { type: 'boolean' },
+  limit: { type: 'string' },
+  seed: { type: 'string' },
+  concurrency: { type: 'string' },
+  temperature: { type: 'string' },
+  'top-p': { type: 'string' },
+  'max-tokens': { type: 'string' },
+  timeout: { type: 'string' },
+  'max-retries': { type: 'string' },
+  cache: { type: 'string' },
+  label: { type: 'string' },
+  quiet: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
