@@ -10,7 +10,7 @@ const W = 720;
 const PANEL_H = 170;
 const LEFT = 70;
 const RIGHT = 20;
-const TOP = 40;
+const TOP = 56;
 const GAP = 40;
 
 export function renderChart(lines: MetricsLine[], title = 'ipo train'): string {
@@ -29,7 +29,7 @@ export function renderChart(lines: MetricsLine[], title = 'ipo train'): string {
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="sans-serif" font-size="11">`,
     `<rect width="100%" height="100%" fill="white"/>`,
     `<text x="${LEFT}" y="22" font-size="14" font-weight="bold">${escape(title)}</text>`,
-    `<text x="${W - RIGHT}" y="22" text-anchor="end" fill="#555">line: training step (mean over the step's pairs) · ● held-out harmful · ○ held-out benign</text>`,
+    `<text x="${LEFT}" y="40" fill="#555">lines: training steps (stage 2 loss includes the SFT term) · ● held-out harmful · ○ held-out benign</text>`,
   ];
   panels.forEach((panel, i) => {
     const y0 = TOP + i * (PANEL_H + GAP);
