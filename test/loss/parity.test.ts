@@ -195,3 +195,18 @@ describe('gradOut: a caller-owned gradient buffer', () => {
       }
   });
 });
+
+describe('concurrent calls', () => {
+  it('many dpoLossAsync calls in flight at once (and a sync call among them) give the sync results', async () => {
+    const inputs = [0, 1, 2, 3, 4, 5].map((k) => randomBatch({ pairs: 2, seqLen: 16, vocab: 4000 + k, dtype: k % 2 ? 'bfloat16' : 'float32', seed: 300 + k }));
+    const expected = inputs.map((x) => native.dpoLoss(cloneInput(x)));
+    const pending = inputs.map((x) => native.dpoLossAsync(cloneInput(x), { threads: 2 }));
+    const syncAgain = native.dpoLoss(cloneInput(inputs[0]));
+    const results = await Promise.all(pending);
+    expect(syncAgain.loss).toBe(expected[0].loss);
+    results.forEach((r, k) => {
+      expect(r.loss).toBe(expected[k].loss);
+      expect(Array.from(r.gradLogits!)).toEqual(Array.from(expected[k].gradLogits!));
+    });
+  });
+});
