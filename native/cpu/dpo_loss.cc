@@ -22,6 +22,10 @@
 #if defined(__x86_64__)
 #include <emmintrin.h>
 #endif
+#if defined(__linux__)
+#include <sys/mman.h>
+#include <unistd.h>
+#endif
 
 using namespace ipo;
 
@@ -53,6 +57,38 @@ void zero_row(char* p, size_t bytes, bool stream) {
 // Non-temporal stores pay off when the gradient is a separate buffer far larger than the caches.
 constexpr int64_t kStreamMinBytes = (int64_t)64 << 20;
 
+// A fresh, zero-filled gradient buffer has no pages yet: the first write to each 4 KB page traps
+// into the kernel. Asking the kernel to populate exactly the pages of the scored rows, from every
+// thread at once, costs far less than taking those faults one by one inside the gradient loop
+// (measured on a VM: 1 GB in 165 ms against about 300 ms). Unscored rows stay unpopulated, so
+// they still cost nothing. Linux 5.14+; elsewhere, or if refused, the faults happen as before.
+void populate_scored_pages(const Shape& shape, const ScoredRows& scored, char* grad, int threads) {
+#if defined(__linux__)
+#ifndef MADV_POPULATE_WRITE
+#define MADV_POPULATE_WRITE 23
+#endif
+  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+  const size_t row_bytes = (size_t)shape.vocab * (size_t)shape.elem_bytes;
+  constexpr size_t kChunk = (size_t)8 << 20;
+  // Byte ranges of runs of consecutive scored rows, cut into chunks for the thread pool.
+  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
+  for (size_t j = 0; j < scored.rows.size();) {
+    size_t k = j + 1;
+    while (k < scored.rows.size() && scored.rows[k] == scored.rows[k - 1] + 1) ++k;
+    uintptr_t begin = (uintptr_t)(grad + (size_t)scored.rows[j] * row_bytes) / page * page;
+    const uintptr_t end = ((uintptr_t)(grad + (size_t)(scored.rows[k - 1] + 1) * row_bytes) + page - 1) / page * page;
+    for (; begin < end; begin += kChunk) ranges.emplace_back(begin, begin + kChunk < end ? begin + kChunk : end);
+    j = k;
+  }
+  parallel_for((int64_t)ranges.size(), threads, [&](int64_t i) {
+    const auto& r = ranges[(size_t)i];
+    madvise(reinterpret_cast<void*>(r.first), r.second - r.first, MADV_POPULATE_WRITE);
+  });
+#else
+  (void)shape, (void)scored, (void)grad, (void)threads;
+#endif
+}
+
 void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& scored, const RowLogprobs& rows,
                     const std::vector<double>& seq_coef, ipo_dpo_outputs* out, int threads) {
   const RowKernels& k = active_row_kernels();
@@ -64,6 +100,8 @@ void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& 
   const bool large = shape.elements * shape.elem_bytes >= kStreamMinBytes;
   const bool stream = !in_place && large;
   const int64_t per_task = rows_per_task(shape.vocab);
+
+  if (out->grad_is_zeroed && large) populate_scored_pages(shape, scored, dst, threads);
 
   const int64_t n = (int64_t)scored.rows.size();
   const int64_t tasks = (n + per_task - 1) / per_task;
