@@ -20,7 +20,7 @@
 #include "ipo.h"
 
 #if defined(__x86_64__)
-#include <emmintrin.h>
+#include <xmmintrin.h>
 #endif
 #if defined(__linux__)
 #include <sys/mman.h>
@@ -30,29 +30,6 @@
 using namespace ipo;
 
 namespace {
-
-// Zero-fills a row. Large rows use SSE2 non-temporal stores (baseline x86-64): plain stores would
-// first read every line into the cache (read-for-ownership), doubling the traffic of the fill.
-void zero_row(char* p, size_t bytes, bool stream) {
-#if defined(__x86_64__)
-  if (stream) {
-    const size_t head = (16 - (reinterpret_cast<uintptr_t>(p) & 15)) & 15;
-    if (head >= bytes) {
-      std::memset(p, 0, bytes);
-      return;
-    }
-    std::memset(p, 0, head);
-    char* q = p + head;
-    const size_t body = (bytes - head) & ~(size_t)15;
-    const __m128i z = _mm_setzero_si128();
-    for (size_t i = 0; i < body; i += 16) _mm_stream_si128(reinterpret_cast<__m128i*>(q + i), z);
-    std::memset(q + body, 0, bytes - head - body);
-    return;
-  }
-#endif
-  (void)stream;
-  std::memset(p, 0, bytes);
-}
 
 // Non-temporal stores pay off when the gradient is a separate buffer far larger than the caches.
 constexpr int64_t kStreamMinBytes = (int64_t)64 << 20;
@@ -127,7 +104,8 @@ void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& 
     parallel_for(row_tasks, threads, [&](int64_t task) {
       const int64_t end = (task + 1) * per_task < shape.rows ? (task + 1) * per_task : shape.rows;
       for (int64_t r = task * per_task; r < end; ++r)
-        if (in->labels[r] == IPO_IGNORE_INDEX) zero_row(dst + (size_t)r * row_bytes, row_bytes, large);
+        // Non-temporal: plain stores would first read every line in (read-for-ownership).
+        if (in->labels[r] == IPO_IGNORE_INDEX) k.zero(dst + (size_t)r * row_bytes, row_bytes, large);
     });
 #if defined(__x86_64__)
     if (large) _mm_sfence();

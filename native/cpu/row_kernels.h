@@ -10,17 +10,21 @@
 #ifndef IPO_CPU_ROW_KERNELS_H
 #define IPO_CPU_ROW_KERNELS_H
 
+#include <cstddef>
 #include <cstdint>
 
 namespace ipo {
 
 using RowLseFn = double (*)(const void* row, int64_t vocab, bool* finite);
 using RowGradFn = void (*)(const void* row, void* out, int64_t vocab, float lse, float neg_coef, bool stream);
+// Writes `bytes` zero bytes; `stream` asks for non-temporal stores (no read-for-ownership).
+using ZeroFn = void (*)(void* out, size_t bytes, bool stream);
 
 struct RowKernels {
   const char* name;
   RowLseFn lse[3];   // indexed by ipo_dtype
   RowGradFn grad[3];
+  ZeroFn zero;
 };
 
 const RowKernels& scalar_row_kernels();

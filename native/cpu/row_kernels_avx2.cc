@@ -14,6 +14,8 @@ struct Avx2 {
   static constexpr int64_t W = 8;
   template <int D>
   static constexpr uintptr_t kStreamAlign = D == 0 ? 32 : 16;
+  static constexpr size_t kZeroBytes = 32;
+  static void stream_zero(char* p) { _mm256_stream_si256(reinterpret_cast<__m256i*>(p), _mm256_setzero_si256()); }
 
   static reg set1(float v) { return _mm256_set1_ps(v); }
   static reg zero() { return _mm256_setzero_ps(); }

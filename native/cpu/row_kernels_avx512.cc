@@ -16,6 +16,8 @@ struct Avx512 {
   static constexpr int64_t W = 16;
   template <int D>
   static constexpr uintptr_t kStreamAlign = D == 0 ? 64 : 32;
+  static constexpr size_t kZeroBytes = 64;
+  static void stream_zero(char* p) { _mm512_stream_si512(reinterpret_cast<__m512i*>(p), _mm512_setzero_si512()); }
 
   static reg set1(float v) { return _mm512_set1_ps(v); }
   static reg zero() { return _mm512_setzero_ps(); }

@@ -91,11 +91,31 @@ void row_grad(const void* row_v, void* out_v, int64_t n, float lse, float neg_co
 }
 
 template <class V>
+void zero_bytes(void* out_v, size_t bytes, bool stream) {
+  char* out = static_cast<char*>(out_v);
+  if (!stream) {
+    __builtin_memset(out, 0, bytes);
+    return;
+  }
+  // Scalar head to the vector alignment, full-width non-temporal stores, scalar tail.
+  const size_t head = (V::kZeroBytes - (reinterpret_cast<uintptr_t>(out) % V::kZeroBytes)) % V::kZeroBytes;
+  if (head >= bytes) {
+    __builtin_memset(out, 0, bytes);
+    return;
+  }
+  __builtin_memset(out, 0, head);
+  size_t i = head;
+  for (; i + V::kZeroBytes <= bytes; i += V::kZeroBytes) V::stream_zero(out + i);
+  __builtin_memset(out + i, 0, bytes - i);
+}
+
+template <class V>
 const ipo::RowKernels& make_kernels(const char* name) {
   static const ipo::RowKernels k = {
       name,
       {&row_lse<V, 0>, &row_lse<V, 1>, &row_lse<V, 2>},
       {&row_grad<V, 0>, &row_grad<V, 1>, &row_grad<V, 2>},
+      &zero_bytes<V>,
   };
   return k;
 }
