@@ -96,7 +96,7 @@ export function loadEvalPrompts(benchmark: string, options: { dataDir?: string; 
     else if (typeof record.harmful === 'boolean') harmful = record.harmful;
     else harmful = !isBenignLabel(record.label);
     const category = categoryField && typeof record[categoryField] === 'string' && (record[categoryField] as string).trim() !== '' ? (record[categoryField] as string).trim() : 'all';
-    return { id: row.id, prompt: promptText(row), category, harmful };
+    return { id: row.id, prompt: promptText(row), category, harmful, ...(row.messages.length > 1 ? { messages: row.messages } : {}) };
   });
   if (!prompts.length) throw new Error(`${path}: no prompts`);
   return { name: spec ? benchmark : path, path, prompts };

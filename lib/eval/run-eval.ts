@@ -21,6 +21,8 @@ import { writeEvalReport, type EvalReport } from './report.js';
 export interface EvalPrompt {
   id: string;
   prompt: string;
+  /** The whole conversation when the input row carries one (e.g. a system message); else only `prompt` is sent. */
+  messages?: ChatMessage[];
   category: string;
   /** Harmful prompts are judged for harm; benign ones for compliance. */
   harmful: boolean;
@@ -92,7 +94,7 @@ export interface SampledGeneration {
  * the prompt text, the system prompt and the sampling settings, so changing any of them resamples.
  */
 export async function sampleGenerations(
-  prompts: readonly { id: string; prompt: string }[],
+  prompts: readonly { id: string; prompt: string; messages?: ChatMessage[] }[],
   options: GenerationRunOptions,
 ): Promise<{ generations: SampledGeneration[]; failures: Array<{ unit: string; error: string }> }> {
   const cache = new JsonlCache<GenerationRecord>(join(options.outputDir, 'generations.jsonl'));
@@ -101,13 +103,15 @@ export async function sampleGenerations(
   const results: Array<SampledGeneration | undefined> = new Array(units.length);
   const tick = progressReporter(units.length, 'generations', options.onProgress);
   const failed = await forEachLimited(units, options.concurrency, async ({ p, sample }, index) => {
-    const key = hash(`${settings}\u0000${p.id}\u0000${p.prompt}\u0000${sample}`);
+    const conversation = p.messages ?? [{ role: 'user' as const, content: p.prompt }];
+    const messages: ChatMessage[] = [
+      // --system applies where the row brings no system message of its own.
+      ...(options.systemPrompt && !conversation.some((m) => m.role === 'system') ? [{ role: 'system' as const, content: options.systemPrompt }] : []),
+      ...conversation,
+    ];
+    const key = hash(`${settings}\u0000${p.id}\u0000${p.messages ? JSON.stringify(p.messages) : p.prompt}\u0000${sample}`);
     let record = cache.get(key);
     if (!record) {
-      const messages: ChatMessage[] = [
-        ...(options.systemPrompt ? [{ role: 'system' as const, content: options.systemPrompt }] : []),
-        { role: 'user', content: p.prompt },
-      ];
       // Distinct seeds per sample where the server honours seeds; otherwise samples differ by chance.
       const seed = options.sampling.seed !== undefined ? options.sampling.seed + sample : undefined;
       const g = await options.policy.chat(messages, { ...options.sampling, ...(seed !== undefined ? { seed } : {}) });

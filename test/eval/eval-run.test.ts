@@ -182,4 +182,22 @@ describe('ipo eval against scripted servers', () => {
     expect(await run(['--benchmark', 'no-such-benchmark'])).toBe(1);
     expect(await run(['--bogus'])).toBe(2);
   });
+  it('a FILE row with a whole conversation sends all of it (system message included) to the policy', async () => {
+    const file = join(dir, 'conversations.jsonl');
+    const conversation = [
+      { role: 'system', content: 'You are a careful assistant.' },
+      { role: 'user', content: 'Prompt one: how to do crime A?' },
+    ];
+    writeFileSync(file, JSON.stringify({ id: 'c1', messages: conversation }) + '\n');
+    const before = policy.requests.length;
+    const code = await run([
+      '--benchmark', file, '--base-url', policy.url, '--model', 'policy-model', '--judge-base-url', judge.url,
+      '--judge-model', 'test-guard', '--samples', '1', '--seed', '100', '--max-retries', '0',
+      '--system', 'ignored: the row has its own system message', '--output', join(dir, 'conv'), '--quiet',
+    ]);
+    expect(code).toBe(0);
+    const sent = policy.requests.slice(before);
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.body.messages).toEqual(conversation);
+  });
 });
