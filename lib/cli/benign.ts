@@ -1,12 +1,11 @@
 /** `ipo benign`: parses flags and calls lib/intervene/benign.ts (see docs/intervene.md). */
 import { parseArgs } from 'node:util';
 import { loadPrompts } from '../data/prompts.js';
-import { createModelClient, endpointFromEnv, DEFAULT_TEMPERATURE, DEFAULT_TOP_P } from '../model/client.js';
-import { type ChatTemplate, loadChatTemplate } from '../model/chat-template.js';
+import { createModelClient, endpointFromEnv } from '../model/client.js';
 import { openCallCache } from '../intervene/cache.js';
 import { type RefusalSource, runBenign } from '../intervene/benign.js';
 import { parseTriggers } from '../intervene/triggers.js';
-import { UsageError, choiceFlag, intFlag, numberFlag, parseArgsMessage, SHARED_RUN_OPTIONS } from '../intervene/cli-util.js';
+import { UsageError, parseArgsMessage, SHARED_RUN_OPTIONS, parseSharedRunFlags } from '../intervene/cli-util.js';
 import { readFileSync } from 'node:fs';
 
 const HELP = `usage: ipo benign --input FILE --output FILE --base-url URL --model NAME
@@ -54,26 +53,11 @@ export async function run(argv: string[]): Promise<number> {
   }
   const str = (k: string) => values[k] as string | undefined;
   try {
-    if (!str('input')) throw new UsageError('--input is required');
-    if (!str('output')) throw new UsageError('--output is required');
-    if (values.resume && values.force) throw new UsageError('--resume and --force exclude each other');
+    const { format, concurrency, limit, seed, maxTokens, maxRetries, timeoutMs, temperature, topP, chatTemplate, mode } =
+      parseSharedRunFlags(str, values);
     const hasRefusalModel = Boolean(str('refusal-base-url') ?? str('refusal-model') ?? process.env.IPO_REFUSAL_BASE_URL);
     if (str('refusals') && hasRefusalModel) throw new UsageError('give either --refusals or a refusal endpoint, not both');
     if (!str('refusals') && !hasRefusalModel) throw new UsageError('a refusal source is required: --refusal-base-url/--refusal-model or --refusals FILE');
-    const format = choiceFlag(str('format'), 'format', ['ipo', 'trl'] as const, 'ipo');
-    const concurrency = intFlag(str('concurrency'), 'concurrency', 1, 8)!;
-    const limit = intFlag(str('limit'), 'limit', 0);
-    const seed = intFlag(str('seed'), 'seed', 0);
-    const maxTokens = intFlag(str('max-tokens'), 'max-tokens', 1);
-    const maxRetries = intFlag(str('max-retries'), 'max-retries', 0, 4)!;
-    const timeoutMs = numberFlag(str('timeout'), 'timeout', 0.001, 86_400, 600) * 1000;
-    const temperature = numberFlag(str('temperature'), 'temperature', 0, 5, DEFAULT_TEMPERATURE);
-    const topP = numberFlag(str('top-p'), 'top-p', 0, 1, DEFAULT_TOP_P);
-    let chatTemplate: ChatTemplate | undefined;
-    if (str('chat-template')) chatTemplate = loadChatTemplate(str('chat-template')!);
-    const mode = choiceFlag(str('mode'), 'mode', ['completions', 'chat'] as const, chatTemplate ? 'completions' : 'chat');
-    if (mode === 'completions' && !chatTemplate) throw new UsageError('--mode completions needs --chat-template');
-    if (format === 'trl' && !chatTemplate) throw new UsageError('--format trl needs --chat-template');
 
     let prompts = loadPrompts(str('input')!, { label: str('label') });
     if (str('label') === undefined && prompts.some((p) => p.label !== undefined)) prompts = prompts.filter((p) => p.label?.toLowerCase() === 'safe');

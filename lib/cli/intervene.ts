@@ -1,13 +1,12 @@
 /** `ipo intervene`: parses flags and calls lib/intervene (see docs/intervene.md). */
 import { parseArgs } from 'node:util';
 import { loadPrompts } from '../data/prompts.js';
-import { createModelClient, endpointFromEnv, DEFAULT_TEMPERATURE, DEFAULT_TOP_P } from '../model/client.js';
-import { type ChatTemplate, loadChatTemplate } from '../model/chat-template.js';
+import { createModelClient, endpointFromEnv } from '../model/client.js';
 import { type CueDetector, judgeDetector, lexicalDetector } from '../intervene/detectors.js';
 import { DEFAULT_TRIGGERS_FILE, loadTriggers } from '../intervene/triggers.js';
 import { openCallCache } from '../intervene/cache.js';
 import { runIntervene } from '../intervene/runner.js';
-import { UsageError, choiceFlag, intFlag, numberFlag, parseArgsMessage, SHARED_RUN_OPTIONS } from '../intervene/cli-util.js';
+import { UsageError, choiceFlag, intFlag, parseArgsMessage, SHARED_RUN_OPTIONS, parseSharedRunFlags } from '../intervene/cli-util.js';
 
 const HELP = `usage: ipo intervene --input FILE --output FILE --base-url URL --model NAME [options]
 
@@ -74,25 +73,10 @@ export async function run(argv: string[]): Promise<number> {
   }
   const str = (k: string) => values[k] as string | undefined;
   try {
-    if (!str('input')) throw new UsageError('--input is required');
-    if (!str('output')) throw new UsageError('--output is required');
-    if (values.resume && values.force) throw new UsageError('--resume and --force exclude each other');
+    const { format, concurrency, limit, seed, maxTokens, maxRetries, timeoutMs, temperature, topP, chatTemplate, mode } =
+      parseSharedRunFlags(str, values);
     const detectorKind = choiceFlag(str('detector'), 'detector', ['judge', 'self', 'lexical'] as const, 'judge');
-    const format = choiceFlag(str('format'), 'format', ['ipo', 'trl'] as const, 'ipo');
     const rounds = intFlag(str('rounds'), 'rounds', 1, 1)!;
-    const concurrency = intFlag(str('concurrency'), 'concurrency', 1, 8)!;
-    const limit = intFlag(str('limit'), 'limit', 0);
-    const seed = intFlag(str('seed'), 'seed', 0);
-    const maxTokens = intFlag(str('max-tokens'), 'max-tokens', 1);
-    const maxRetries = intFlag(str('max-retries'), 'max-retries', 0, 4)!;
-    const timeoutMs = numberFlag(str('timeout'), 'timeout', 0.001, 86_400, 600) * 1000;
-    const temperature = numberFlag(str('temperature'), 'temperature', 0, 5, DEFAULT_TEMPERATURE);
-    const topP = numberFlag(str('top-p'), 'top-p', 0, 1, DEFAULT_TOP_P);
-    let chatTemplate: ChatTemplate | undefined;
-    if (str('chat-template')) chatTemplate = loadChatTemplate(str('chat-template')!);
-    const mode = choiceFlag(str('mode'), 'mode', ['completions', 'chat'] as const, chatTemplate ? 'completions' : 'chat');
-    if (mode === 'completions' && !chatTemplate) throw new UsageError('--mode completions needs --chat-template');
-    if (format === 'trl' && !chatTemplate) throw new UsageError('--format trl needs --chat-template');
 
     const triggers = loadTriggers(str('triggers') ?? DEFAULT_TRIGGERS_FILE);
     let prompts = loadPrompts(str('input')!, { label: str('label') });
