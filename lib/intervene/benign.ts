@@ -19,7 +19,7 @@ import { looksLikeRefusal } from './refusal.js';
 import { openPairStore, type StoreOptions } from './store.js';
 import { ProgressBar } from './progress.js';
 import { runPool } from './pool.js';
-import type { RunSummary } from './runner.js';
+import { startSummary, type RunSummary } from './runner.js';
 
 export type RefusalSource = { kind: 'model'; client: ModelClient } | { kind: 'texts'; texts: string[] };
 
@@ -44,18 +44,7 @@ export async function runBenign(options: BenignRunOptions): Promise<RunSummary> 
   const started = Date.now();
   const store = openPairStore(options);
   const pending = options.prompts.filter((p) => !store.isDone(p.id, 'benign'));
-  const summary: RunSummary = {
-    prompts: options.prompts.length,
-    alreadyDone: options.prompts.length - pending.length,
-    pairs: 0,
-    skipped: 0,
-    failed: 0,
-    failures: [],
-    skipReasons: {},
-    seconds: 0,
-    output: options.output,
-    skippedFile: store.skippedPath,
-  };
+  const summary = startSummary(options.prompts.length, pending.length, options.output, store.skippedPath);
   const bar = options.progress === null ? undefined : new ProgressBar('benign', pending.length, options.progress ?? process.stderr);
   const skip = (id: string, reason: string) => {
     store.writeSkipped({ id, unit: 'benign', reason });

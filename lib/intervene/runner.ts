@@ -40,23 +40,17 @@ export interface RunSummary {
   skippedFile: string;
 }
 
+/** A summary with nothing done yet in this run. */
+export function startSummary(prompts: number, pending: number, output: string, skippedFile: string): RunSummary {
+  return { prompts, alreadyDone: prompts - pending, pairs: 0, skipped: 0, failed: 0, failures: [], skipReasons: {}, seconds: 0, output, skippedFile };
+}
+
 export async function runIntervene(options: InterveneRunOptions): Promise<RunSummary> {
   const started = Date.now();
   const store = openPairStore(options);
   const units = unitsFor(options.settings.triggers.length, options.allTriggers);
   const pending = options.prompts.filter((p) => units.some((u) => !store.isDone(p.id, u)));
-  const summary: RunSummary = {
-    prompts: options.prompts.length,
-    alreadyDone: options.prompts.length - pending.length,
-    pairs: 0,
-    skipped: 0,
-    failed: 0,
-    failures: [],
-    skipReasons: {},
-    seconds: 0,
-    output: options.output,
-    skippedFile: store.skippedPath,
-  };
+  const summary = startSummary(options.prompts.length, pending.length, options.output, store.skippedPath);
   const bar = options.progress === null ? undefined : new ProgressBar('intervene', pending.length, options.progress ?? process.stderr);
   const counts = () => ({ pairs: summary.pairs, skipped: summary.skipped, failed: summary.failed });
   const skip = (id: string, unit: string, reason: string) => {
