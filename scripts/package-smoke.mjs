@@ -33,6 +33,15 @@ try {
 } catch (e) {
   check('bad labels are rejected with a RangeError', e instanceof RangeError, e.message);
 }
+const tfjsAdapter = await import('ipo-node/tfjs');
+check('the ipo-node/tfjs entry point loads without TensorFlow.js installed', typeof tfjsAdapter.dpoLossTensor === 'function');
+try {
+  await tfjsAdapter.loadTensorflow();
+  check('loadTensorflow names the missing optional peer', false, 'it loaded; @tensorflow/tfjs should not be installed here');
+} catch (e) {
+  check('loadTensorflow names the missing optional peer', /@tensorflow\/tfjs/.test(e.message), e.message.split('\n')[0]);
+}
+
 console.log(`tarball ${(Number(process.env.IPO_TARBALL_BYTES) / 1024).toFixed(0)} KiB; package-smoke: ${passed} passed, ${failed} failed`);
 if (process.env.IPO_TEST_SUMMARY) writeFileSync(process.env.IPO_TEST_SUMMARY, JSON.stringify({ passed, failed }));
 process.exit(failed ? 1 : 0);
