@@ -17,7 +17,9 @@
         "native/cpu/row_kernels_avx512.cc",
         "native/cpu/row_pass.cc",
         "native/cpu/logprobs.cc",
-        "native/cpu/dpo_loss.cc"
+        "native/cpu/dpo_loss.cc",
+        "native/cpu/pages.cc",
+        "native/cpu/grad_pool.cc"
       ],
       "include_dirs": [
         "<!(node -p \"require('node-addon-api').include_dir\")",

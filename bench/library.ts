@@ -2,7 +2,7 @@
  * Loads the library under test from the built package (dist/loss/index.js, produced by
  * `npm run build`, or another build named by --library) at run time, so the benchmark compiles and its baselines run even before the loss exists. The types
  * below are the public API fixed by issue 2; the benchmark uses only dpoLoss and backendInfo,
- * plus the float64 reference's dpoLoss.
+ * gradientCacheInfo when present, plus the float64 reference's dpoLoss.
  */
 import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
@@ -45,9 +45,17 @@ export interface BackendInfo {
   version: string;
 }
 
+/** Counters of the library's gradient-buffer cache (grad 'buffer' recycles dropped arrays). */
+export interface GradientCacheInfo {
+  hits: number;
+  misses: number;
+  refused: number;
+}
+
 export interface Library {
   dpoLoss: DpoLossFn;
   backendInfo: () => BackendInfo;
+  gradientCacheInfo?: () => GradientCacheInfo;
   /** The float64 TypeScript reference's dpoLoss, when the build has one. */
   referenceDpoLoss?: DpoLossFn;
   modulePath: string;
@@ -63,6 +71,7 @@ export async function loadLibrary(modulePath: string): Promise<Library | { missi
   return {
     dpoLoss: loss.dpoLoss as DpoLossFn,
     backendInfo: loss.backendInfo as () => BackendInfo,
+    gradientCacheInfo: typeof loss.gradientCacheInfo === 'function' ? (loss.gradientCacheInfo as () => GradientCacheInfo) : undefined,
     referenceDpoLoss: await loadReference(dirname(modulePath), loss),
     modulePath,
   };

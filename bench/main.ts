@@ -17,7 +17,7 @@ import {
   countScored, elementsOf, fillLogits, makeLabels, makeRefLogps, rowsOf, toBfloat16, type Shape,
 } from './inputs.js';
 import { loadLibrary, type DpoLossFn, type GradCase, type Library } from './library.js';
-import { collectGarbage, measure } from './measure.js';
+import { collectGarbage, measure, releaseGarbage } from './measure.js';
 import { JUDGED_SHAPE, parseOptions, selected, USAGE, wanted, type BenchOptions } from './options.js';
 import { plainDpoLoss } from './plain-f32.js';
 import {
@@ -163,7 +163,7 @@ async function main(argv: string[]): Promise<number> {
       `1 thread ${copy.singleThreadGBs.toFixed(2)} GB/s, ${threads} threads ${copy.multiThreadGBs.toFixed(2)} GB/s; ` +
       `% copy uses the faster, ${copy.bestGBs.toFixed(2)} GB/s`);
     out.push(`filling a freshly allocated ${(copy.bytes / 2 ** 20).toFixed(0)} MiB buffer (page faults included, bytes written): ` +
-      `${copy.freshWriteGBs.toFixed(2)} GB/s; grad 'buffer' pays this for every scored row it writes`);
+      `${copy.freshWriteGBs.toFixed(2)} GB/s; grad 'buffer' pays this only for pages its recycled buffers have not mapped yet`);
   }
   out.push('');
   out.push(formatTable(rows));
@@ -243,20 +243,26 @@ async function runDtype(
       const fraction = fractions[i];
       const args = input(fraction);
       let loss = NaN;
+      const cacheBefore = lib.gradientCacheInfo?.();
       const timing = await measure(names[i], () => {
         loss = lib.dpoLoss(args, callOptions).loss;
       }, {
         iterations: options.iterations.fused,
         warmup: 1,
-        beforeEach: () => {
-          collectGarbage(); // free the previous call's gradient outside the timed region
+        beforeEach: async () => {
+          await releaseGarbage(); // release the previous call's gradient outside the timed region
           if (pristine) (logits as Float32Array).set(pristine as Float32Array);
         },
       });
       if (pristine) (logits as Float32Array).set(pristine as Float32Array);
       cases.push({ name: names[i], family: 'fused', dtype, grad, fraction, rowsScored: countScored(args.labels),
         vocab: shape.vocab, medianMs: timing.medianMs, timing, loss });
-      log(`    ${names[i]}: ${fmt(timing.medianMs)} ms ${rss()}`);
+      const cacheAfter = lib.gradientCacheInfo?.();
+      const cache = grad === 'buffer' && cacheBefore && cacheAfter
+        ? ` (gradient buffers: ${cacheAfter.hits - cacheBefore.hits} recycled, ${cacheAfter.misses - cacheBefore.misses} newly mapped, ` +
+          `${cacheAfter.refused - cacheBefore.refused} from calloc)`
+        : '';
+      log(`    ${names[i]}: ${fmt(timing.medianMs)} ms ${rss()}${cache}`);
     }
     collectGarbage();
   }

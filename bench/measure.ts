@@ -15,7 +15,7 @@ export interface Timing {
 export interface MeasureOptions {
   iterations: number;
   warmup: number; // warm-up iterations (not timed); 0 for none
-  beforeEach?: () => void; // runs before every iteration, outside the timed region
+  beforeEach?: () => void | Promise<void>; // runs before every iteration, outside the timed region
 }
 
 export async function measure(name: string, fn: () => unknown, options: MeasureOptions): Promise<Timing> {
@@ -30,8 +30,8 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
   });
   // An async task function (awaiting fn, which may itself be async): tinybench then knows it is async without calling it once to find
   // out, which would run an extra, untimed, un-prepared iteration.
-  const beforeEach = (): void => {
-    options.beforeEach?.();
+  const beforeEach = async (): Promise<void> => {
+    await options.beforeEach?.();
     guardMemory(name);
   };
   bench.add(name, async () => { await fn(); }, { beforeEach });
@@ -57,6 +57,18 @@ export function guardMemory(caseName: string): void {
   if (rss > MEMORY_BUDGET_BYTES) {
     throw new Error(`benchmark case ${caseName}: resident memory ${(rss / 2 ** 30).toFixed(1)} GiB exceeds the ` +
       `${MEMORY_BUDGET_BYTES / 2 ** 30} GiB budget (memory not released between calls?)`);
+  }
+}
+
+/**
+ * Collects the previous call's arrays and lets the event loop turn a few times, as a training loop
+ * that awaits anything does: a native gradient buffer goes back to ipo-node's cache only when its
+ * finalizer runs, which Node queues on the event loop after the garbage collection.
+ */
+export async function releaseGarbage(): Promise<void> {
+  for (let i = 0; i < 3; i++) {
+    collectGarbage();
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

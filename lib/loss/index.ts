@@ -18,7 +18,7 @@ import {
 } from './cuda.js';
 import { backend, packageRoot } from './native.js';
 import { referenceDpoLoss, referenceSequenceLogprobs, referenceTokenLogprobs } from './reference.js';
-import type { BackendInfo, DpoInput, DpoOptions, DpoResult, LogitsInput } from './types.js';
+import type { BackendInfo, DpoInput, DpoOptions, DpoResult, GradientCacheInfo, LogitsInput } from './types.js';
 
 export * from './types.js';
 export { bf16ToFloat, floatToBf16, f16ToFloat, floatToF16, encode as encodeLogits, decode as decodeLogits } from './dtype.js';
@@ -60,6 +60,19 @@ export function tokenLogprobs(input: LogitsInput | CudaLogitsInput): Float32Arra
   if (isDeviceInput(input)) return cudaTokenLogprobs(input as CudaLogitsInput);
   const b = backend();
   return b.binding ? b.binding.tokenLogprobs(input as LogitsInput) : referenceTokenLogprobs(input as LogitsInput);
+}
+
+/** Counters of the gradient-buffer cache (see GradientCacheInfo); all 0 without the native backend. */
+export function gradientCacheInfo(): GradientCacheInfo {
+  const b = backend();
+  if (b.binding) return b.binding.gradientCacheInfo();
+  return { hits: 0, misses: 0, refused: 0, idleBuffers: 0, idleBytes: 0, liveBuffers: 0, liveBytes: 0 };
+}
+
+/** Unmaps the idle cached gradient buffers now (memory back to the OS); returns the bytes released. */
+export function trimGradientCache(): number {
+  const b = backend();
+  return b.binding ? b.binding.trimGradientCache() : 0;
 }
 
 /** Which backend runs the loss here, and why a faster one was not used. */

@@ -14,7 +14,7 @@ import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { BackendInfo, DpoInput, DpoOptions, DpoResult, LogitsInput } from './types.js';
+import type { BackendInfo, DpoInput, DpoOptions, DpoResult, GradientCacheInfo, LogitsInput } from './types.js';
 
 export interface NativeBinding {
   tokenLogprobs(input: LogitsInput): Float32Array;
@@ -23,6 +23,8 @@ export interface NativeBinding {
   dpoLossAsync(input: DpoInput, options?: DpoOptions): Promise<DpoResult>;
   backendInfo(): BackendInfo;
   selectSimd(name: string): string;
+  gradientCacheInfo(): GradientCacheInfo;
+  trimGradientCache(): number;
   /** Present in the CUDA build only. */
   cuda?: Record<string, (...args: any[]) => any>;
   [key: string]: unknown;

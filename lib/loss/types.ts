@@ -62,6 +62,26 @@ export interface DpoResult {
   gradLogits?: Float32Array | Uint16Array;
 }
 
+/**
+ * The recycled memory behind grad 'buffer' results (CPU backend, Linux). A gradient array dropped by
+ * JavaScript goes back to a small cache once it is garbage-collected (and the event loop has turned),
+ * and the next call of a similar size writes into it: its pages are already mapped, and rows that stay
+ * unscored call after call cost nothing. Every unscored element still reads exactly 0, whatever the
+ * caller wrote into the array meanwhile. At most 2 idle and 4 live buffers; beyond that, or with
+ * IPO_GRAD_CACHE=0, a fresh zero-filled array is allocated as usual. See docs/loss.md.
+ */
+export interface GradientCacheInfo {
+  /** Calls served by a recycled buffer / by a newly mapped one / not served (limit reached or cache off). */
+  hits: number;
+  misses: number;
+  refused: number;
+  /** Buffers waiting for reuse, and those held by live gradient arrays. */
+  idleBuffers: number;
+  idleBytes: number;
+  liveBuffers: number;
+  liveBytes: number;
+}
+
 export interface BackendInfo {
   backend: 'cpu' | 'cuda' | 'js';
   threads: number;

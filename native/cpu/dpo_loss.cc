@@ -4,7 +4,8 @@
 //   phase 2  each scored row read once more and its gradient written:
 //              grad_j = coef_s * (onehot(label)_j - exp(x_j - lse)),
 //            the label entry recomputed in double as -coef_s * expm1(logp) so softmax - 1 never cancels
-//            in a 16-bit format; unscored rows written as zeros only when the buffer is not known zero.
+//            in a 16-bit format; unscored rows left, discarded or written as zeros depending on where the
+//            buffer came from (write_gradient).
 // Phase 2 cannot fold into phase 1: coef_s depends on the whole pair's summed log-probs.
 #include <cmath>
 #include <cstring>
@@ -14,6 +15,8 @@
 #include "core/status.h"
 #include "core/validate.h"
 #include "cpu/dtype.h"
+#include "cpu/grad_pool.h"
+#include "cpu/pages.h"
 #include "cpu/row_kernels.h"
 #include "cpu/row_pass.h"
 #include "cpu/thread_pool.h"
@@ -21,10 +24,6 @@
 
 #if defined(__x86_64__)
 #include <xmmintrin.h>
-#endif
-#if defined(__linux__)
-#include <sys/mman.h>
-#include <unistd.h>
 #endif
 
 using namespace ipo;
@@ -34,36 +33,17 @@ namespace {
 // Non-temporal stores pay off when the gradient is a separate buffer far larger than the caches.
 constexpr int64_t kStreamMinBytes = (int64_t)64 << 20;
 
-// A fresh, zero-filled gradient buffer has no pages yet: the first write to each 4 KB page traps
-// into the kernel. Asking the kernel to populate exactly the pages of the scored rows, from every
-// thread at once, costs far less than taking those faults one by one inside the gradient loop
-// (measured on a VM: 1 GB in 165 ms against about 300 ms). Unscored rows stay unpopulated, so
-// they still cost nothing. Linux 5.14+; elsewhere, or if refused, the faults happen as before.
-void populate_scored_pages(const Shape& shape, const ScoredRows& scored, char* grad, int threads) {
-#if defined(__linux__)
-#ifndef MADV_POPULATE_WRITE
-#define MADV_POPULATE_WRITE 23
-#endif
-  const uintptr_t page = (uintptr_t)sysconf(_SC_PAGESIZE);
+// The byte ranges of the runs of consecutive scored rows: what phase 2 overwrites in full.
+std::vector<ByteRange> scored_row_bytes(const Shape& shape, const ScoredRows& scored, char* grad) {
   const size_t row_bytes = (size_t)shape.vocab * (size_t)shape.elem_bytes;
-  constexpr size_t kChunk = (size_t)8 << 20;
-  // Byte ranges of runs of consecutive scored rows, cut into chunks for the thread pool.
-  std::vector<std::pair<uintptr_t, uintptr_t>> ranges;
+  std::vector<ByteRange> ranges;
   for (size_t j = 0; j < scored.rows.size();) {
     size_t k = j + 1;
     while (k < scored.rows.size() && scored.rows[k] == scored.rows[k - 1] + 1) ++k;
-    uintptr_t begin = (uintptr_t)(grad + (size_t)scored.rows[j] * row_bytes) / page * page;
-    const uintptr_t end = ((uintptr_t)(grad + (size_t)(scored.rows[k - 1] + 1) * row_bytes) + page - 1) / page * page;
-    for (; begin < end; begin += kChunk) ranges.emplace_back(begin, begin + kChunk < end ? begin + kChunk : end);
+    ranges.push_back({grad + (size_t)scored.rows[j] * row_bytes, grad + (size_t)(scored.rows[k - 1] + 1) * row_bytes});
     j = k;
   }
-  parallel_for((int64_t)ranges.size(), threads, [&](int64_t i) {
-    const auto& r = ranges[(size_t)i];
-    madvise(reinterpret_cast<void*>(r.first), r.second - r.first, MADV_POPULATE_WRITE);
-  });
-#else
-  (void)shape, (void)scored, (void)grad, (void)threads;
-#endif
+  return ranges;
 }
 
 void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& scored, const RowLogprobs& rows,
@@ -78,7 +58,13 @@ void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& 
   const bool stream = !in_place && large;
   const int64_t per_task = rows_per_task(shape.vocab);
 
-  if (out->grad_is_zeroed && large) populate_scored_pages(shape, scored, dst, threads);
+  // Unscored rows must read as zero afterwards. A pooled buffer (grad_pool.h) is cleared here the cheapest
+  // way; a fresh zero-filled one only has its scored pages faulted in up front, in parallel (pages.h);
+  // any other buffer has its unscored rows zero-written after the gradient.
+  const std::vector<ByteRange> written = scored_row_bytes(shape, scored, dst);
+  const bool pooled = !in_place && grad_pool_prepare(dst, (size_t)(shape.elements * shape.elem_bytes), written, threads);
+  const bool zero_unscored = !pooled && !out->grad_is_zeroed;
+  if (!pooled && out->grad_is_zeroed && large) populate_ranges(written, threads);
 
   const int64_t n = (int64_t)scored.rows.size();
   const int64_t tasks = (n + per_task - 1) / per_task;
@@ -99,7 +85,7 @@ void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& 
   if (stream) __builtin_ia32_sfence();  // order the non-temporal stores before returning
 #endif
 
-  if (!out->grad_is_zeroed) {
+  if (zero_unscored) {
     const int64_t row_tasks = (shape.rows + per_task - 1) / per_task;
     parallel_for(row_tasks, threads, [&](int64_t task) {
       const int64_t end = (task + 1) * per_task < shape.rows ? (task + 1) * per_task : shape.rows;

@@ -27,6 +27,15 @@ struct RowKernels {
   ZeroFn zero;
 };
 
+// Shared by the vector exp of every instruction set (row_kernels_avx2.cc, row_kernels_avx512.cc).
+// 2^f on [-1/2, 1/2] as c0 + c1 f + ... + c5 f^5: relative-error minimax, max |error| 7.5e-8 before
+// float32 rounding (fitted by iteratively reweighted least squares in float64).
+constexpr float kExp2Poly[6] = {1.0000001192092896f, 0.6931469440460205f, 0.24022120237350464f,
+                                0.05550713092088699f, 0.00967553723603487f, 0.0013276482932269573f};
+constexpr float kLog2eHi = 1.4426950216293335f;    // float(log2 e)
+constexpr float kLog2eLo = 1.925963033500011e-08f;  // log2 e - kLog2eHi
+constexpr float kExpMinArg = -87.3365447505531f;    // ln(FLT_MIN): exp below it is returned as exact 0
+
 const RowKernels& scalar_row_kernels();
 #if defined(__x86_64__) || defined(_M_X64)
 const RowKernels& avx2_row_kernels();

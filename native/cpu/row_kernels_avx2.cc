@@ -22,26 +22,28 @@ struct Avx2 {
   static reg add(reg a, reg b) { return _mm256_add_ps(a, b); }
   static reg sub(reg a, reg b) { return _mm256_sub_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm256_mul_ps(a, b); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm256_fmadd_ps(a, b, c); }
   static reg max(reg a, reg b) { return _mm256_max_ps(a, b); }
 
-  // Cephes-style expf: 2^n * p(r), |error| about 1 ulp; exact 0 below ln(FLT_MIN).
+  // exp(x) = 2^n * 2^f as in row_kernels_avx512.cc (same polynomial, |relative error| < 2.5e-7); without
+  // scalef, x is clamped so that 2^n stays a normal float and 2^n is built in the exponent bits.
+  // Exact 0 below ln(FLT_MIN).
   static reg exp(reg x) {
-    const reg valid = _mm256_cmp_ps(x, _mm256_set1_ps(-87.3365447505531f), _CMP_GE_OQ);
+    const reg keep = _mm256_cmp_ps(x, _mm256_set1_ps(ipo::kExpMinArg), _CMP_NLT_UQ);
     x = _mm256_min_ps(x, _mm256_set1_ps(88.0f));
-    x = _mm256_max_ps(x, _mm256_set1_ps(-87.3365447505531f));
-    const reg fx = _mm256_round_ps(_mm256_mul_ps(x, _mm256_set1_ps(1.44269504088896341f)),
-                                   _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(0.693359375f), x);
-    x = _mm256_fnmadd_ps(fx, _mm256_set1_ps(-2.12194440e-4f), x);
-    reg y = _mm256_set1_ps(1.9875691500e-4f);
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.3981999507e-3f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(8.3334519073e-3f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(4.1665795894e-2f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(1.6666665459e-1f));
-    y = _mm256_fmadd_ps(y, x, _mm256_set1_ps(5.0000001201e-1f));
-    y = _mm256_fmadd_ps(y, _mm256_mul_ps(x, x), _mm256_add_ps(x, _mm256_set1_ps(1.0f)));
-    const __m256i n = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(fx), _mm256_set1_epi32(127)), 23);
-    return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(n)), valid);
+    x = _mm256_max_ps(x, _mm256_set1_ps(ipo::kExpMinArg));
+    const reg log2e = _mm256_set1_ps(ipo::kLog2eHi);
+    const reg n = _mm256_round_ps(_mm256_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    reg f = _mm256_fmsub_ps(x, log2e, n);
+    f = _mm256_fmadd_ps(x, _mm256_set1_ps(ipo::kLog2eLo), f);
+    reg y = _mm256_set1_ps(ipo::kExp2Poly[5]);
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(ipo::kExp2Poly[4]));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(ipo::kExp2Poly[3]));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(ipo::kExp2Poly[2]));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(ipo::kExp2Poly[1]));
+    y = _mm256_fmadd_ps(y, f, _mm256_set1_ps(ipo::kExp2Poly[0]));
+    const __m256i bits = _mm256_slli_epi32(_mm256_add_epi32(_mm256_cvtps_epi32(n), _mm256_set1_epi32(127)), 23);
+    return _mm256_and_ps(_mm256_mul_ps(y, _mm256_castsi256_ps(bits)), keep);
   }
 
   static float hsum(reg v) {

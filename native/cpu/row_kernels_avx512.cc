@@ -24,25 +24,26 @@ struct Avx512 {
   static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
   static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
   static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
+  static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
   static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
 
-  // Cephes-style expf (see row_kernels_avx2.cc); 2^n via scalef, exact 0 below ln(FLT_MIN).
+  // exp(x) = 2^n * 2^f with n = round(x log2 e), f = x log2 e - n in [-1/2, 1/2]: f from two FMAs (log2 e
+  // split hi + lo, so f keeps its precision for large |x|), 2^f from a degree-5 minimax polynomial (see
+  // row_kernels.h), 2^n applied by scalef, which also saturates to inf / 0 without clamps. 11 operations;
+  // |relative error| < 2.5e-7. Exact 0 below ln(FLT_MIN) (no subnormal results); NaN stays NaN.
   static reg exp(reg x) {
-    const __mmask16 valid = _mm512_cmp_ps_mask(x, _mm512_set1_ps(-87.3365447505531f), _CMP_GE_OQ);
-    x = _mm512_min_ps(x, _mm512_set1_ps(88.0f));
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.3365447505531f));
-    const reg fx = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                        _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(0.693359375f), x);
-    x = _mm512_fnmadd_ps(fx, _mm512_set1_ps(-2.12194440e-4f), x);
-    reg y = _mm512_set1_ps(1.9875691500e-4f);
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.3981999507e-3f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(8.3334519073e-3f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(4.1665795894e-2f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(1.6666665459e-1f));
-    y = _mm512_fmadd_ps(y, x, _mm512_set1_ps(5.0000001201e-1f));
-    y = _mm512_fmadd_ps(y, _mm512_mul_ps(x, x), _mm512_add_ps(x, _mm512_set1_ps(1.0f)));
-    return _mm512_maskz_scalef_ps(valid, y, fx);
+    const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(ipo::kExpMinArg), _CMP_NLT_UQ);
+    const reg log2e = _mm512_set1_ps(ipo::kLog2eHi);
+    const reg n = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+    reg f = _mm512_fmsub_ps(x, log2e, n);
+    f = _mm512_fmadd_ps(x, _mm512_set1_ps(ipo::kLog2eLo), f);
+    reg y = _mm512_set1_ps(ipo::kExp2Poly[5]);
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(ipo::kExp2Poly[4]));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(ipo::kExp2Poly[3]));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(ipo::kExp2Poly[2]));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(ipo::kExp2Poly[1]));
+    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(ipo::kExp2Poly[0]));
+    return _mm512_maskz_scalef_ps(keep, y, n);
   }
 
   static float hsum(reg v) { return _mm512_reduce_add_ps(v); }

@@ -2,7 +2,7 @@
 // Included only by row_kernels_avx2.cc / row_kernels_avx512.cc, after their `#pragma GCC target`, inside
 // an anonymous namespace, so every function here has internal linkage and the ISA of its TU.
 //
-// V provides: reg, W (lanes), set1, zero, add, sub, mul, max, exp (with exp(x) = 0 for x < ln(FLT_MIN)),
+// V provides: reg, W (lanes), set1, zero, add, sub, mul, fmadd (a * b + c), max, exp (with exp(x) = 0 for x < ln(FLT_MIN)),
 // hsum, hmax, load<dtype>(ptr), store<dtype>(ptr, reg), stream<dtype>(ptr, reg) (aligned to kStreamAlign).
 
 constexpr int64_t kBlock = 2048;  // elements per online-softmax block: 8 KB of float32, stays in L1
@@ -27,13 +27,13 @@ double row_lse(const void* row_v, int64_t n, bool* finite) {
   for (int64_t b0 = 0; b0 < n; b0 += kBlock) {
     const int64_t len = n - b0 < kBlock ? n - b0 : kBlock;
     const T* x = row + b0;
-    // Pass a: block max, and x * 0 summed: 0 for finite x, NaN as soon as one element is NaN or inf.
+    // Pass a: block max, and x * 0 summed (one FMA): 0 for finite x, NaN as soon as one element is NaN or inf.
     typename V::reg vmax = V::set1(-__builtin_inff()), vbad = V::zero(), vzero = V::zero();
     int64_t i = 0;
     for (; i + W <= len; i += W) {
       const typename V::reg v = V::template load<D>(x + i);
       vmax = V::max(vmax, v);
-      vbad = V::add(vbad, V::mul(v, vzero));
+      vbad = V::fmadd(v, vzero, vbad);
     }
     float bmax = V::hmax(vmax), bad = V::hsum(vbad);
     for (; i < len; ++i) {

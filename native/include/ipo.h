@@ -107,6 +107,24 @@ IPO_API int32_t ipo_sequence_logprobs(const ipo_logits* in, float* out, int32_t 
 IPO_API int32_t ipo_dpo_loss(const ipo_logits* in, const float* ref_logps, const ipo_dpo_options* options,
                              ipo_dpo_outputs* out, ipo_error* err);
 
+/* Gradient buffers recycled across calls: the memory the Node binding's grad 'buffer' mode returns.
+ * A buffer from ipo_grad_buffer_acquire passed as ipo_dpo_outputs.grad (not in place) is cleared by the
+ * call the cheapest correct way, whatever it held (native/cpu/grad_pool.h): its unscored rows read as
+ * zero afterwards and grad_is_zeroed is ignored. Its contents on acquire are unspecified.
+ * acquire returns NULL when the cache is off (IPO_GRAD_CACHE=0), at its limit of live buffers, on a
+ * system other than Linux, or out of memory; release ignores pointers it did not hand out;
+ * trim unmaps the idle buffers and returns the bytes released. Thread-safe. */
+IPO_API void* ipo_grad_buffer_acquire(size_t bytes);
+IPO_API void ipo_grad_buffer_release(void* buffer);
+IPO_API size_t ipo_grad_cache_trim(void);
+typedef struct ipo_grad_cache_stats {
+  uint64_t hits;         /* acquires served by an idle buffer */
+  uint64_t misses;       /* acquires served by a new mapping */
+  uint64_t refused;      /* acquires that returned NULL while the cache was on */
+  uint64_t idle_buffers, idle_bytes, live_buffers, live_bytes;
+} ipo_grad_cache_stats;
+IPO_API void ipo_grad_cache_get_stats(ipo_grad_cache_stats* out);
+
 IPO_API const char* ipo_version(void);
 /* The vector instruction set the CPU kernels dispatched to on this machine: "avx512", "avx2", "scalar". */
 IPO_API const char* ipo_cpu_simd(void);

@@ -45,10 +45,25 @@ std::string optional_string(Napi::Env env, Napi::Object obj, const char* name, c
   return v.As<Napi::String>().Utf8Value();
 }
 
-// A zero-filled ArrayBuffer for the gradient (Node's calloc): pages that are never written, the
-// unscored rows, are never faulted in, so they cost nothing. (Huge pages were tried: on a VM the
-// kernel's compaction stalls for seconds; see docs/loss.md.)
-Napi::ArrayBuffer zeroed_buffer(Napi::Env env, size_t bytes) { return Napi::ArrayBuffer::New(env, bytes); }
+// The gradient's ArrayBuffer. First choice: a pooled buffer (ipo_grad_buffer_acquire), given back by
+// the ArrayBuffer's finalizer once JavaScript drops it, so the next call finds its pages already
+// mapped and clears only what it must. Otherwise (cache off or at its limit, or a runtime that refuses
+// external buffers): a zero-filled ArrayBuffer from Node's calloc, whose unscored pages are never
+// faulted in. `*pooled` says which; a pooled buffer must not be treated as zero-filled.
+Napi::ArrayBuffer gradient_buffer(Napi::Env env, size_t bytes, bool* pooled) {
+  if (void* memory = ipo_grad_buffer_acquire(bytes)) {
+    napi_value buffer;
+    const napi_status status = napi_create_external_arraybuffer(
+        env, memory, bytes, [](napi_env, void* data, void*) { ipo_grad_buffer_release(data); }, nullptr, &buffer);
+    if (status == napi_ok) {
+      *pooled = true;
+      return Napi::ArrayBuffer(env, buffer);
+    }
+    ipo_grad_buffer_release(memory);
+  }
+  *pooled = false;
+  return Napi::ArrayBuffer::New(env, bytes);
+}
 
 // The JS objects a call reads or writes; held by reference while an async call runs.
 struct Arrays {
@@ -233,14 +248,14 @@ void prepare_dpo(Napi::Env env, const Napi::CallbackInfo& info, DpoCall* call, b
     call->outputs.grad_is_zeroed = 0;
     call->keep.grad = Napi::Persistent(grad_out.As<Napi::Object>());
   } else if (call->grad_mode == "buffer") {
-    // A fresh buffer is known to be zero, so unscored rows are skipped.
     const size_t bytes = (size_t)call->input.elements * (call->input.is_u16 ? 2 : 4);
-    Napi::ArrayBuffer buffer = zeroed_buffer(env, bytes);
+    bool pooled = false;
+    Napi::ArrayBuffer buffer = gradient_buffer(env, bytes, &pooled);
     Napi::Object typed = call->input.is_u16
                              ? Napi::Object(Napi::Uint16Array::New(env, (size_t)call->input.elements, buffer, 0))
                              : Napi::Object(Napi::Float32Array::New(env, (size_t)call->input.elements, buffer, 0));
     call->outputs.grad = buffer.Data();
-    call->outputs.grad_is_zeroed = 1;
+    call->outputs.grad_is_zeroed = pooled ? 0 : 1;
     call->keep.grad = Napi::Persistent(typed);
   } else if (call->grad_mode == "inplace") {
     call->outputs.grad = const_cast<void*>(call->input.logits.data);
@@ -327,6 +342,25 @@ Napi::Value SelectSimd(const Napi::CallbackInfo& info) {
   return Napi::String::New(env, ipo_cpu_simd());
 }
 
+Napi::Value GradientCacheInfo(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  ipo_grad_cache_stats st{};
+  ipo_grad_cache_get_stats(&st);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("hits", Napi::Number::New(env, (double)st.hits));
+  o.Set("misses", Napi::Number::New(env, (double)st.misses));
+  o.Set("refused", Napi::Number::New(env, (double)st.refused));
+  o.Set("idleBuffers", Napi::Number::New(env, (double)st.idle_buffers));
+  o.Set("idleBytes", Napi::Number::New(env, (double)st.idle_bytes));
+  o.Set("liveBuffers", Napi::Number::New(env, (double)st.live_buffers));
+  o.Set("liveBytes", Napi::Number::New(env, (double)st.live_bytes));
+  return o;
+}
+
+Napi::Value TrimGradientCache(const Napi::CallbackInfo& info) {
+  return Napi::Number::New(info.Env(), (double)ipo_grad_cache_trim());
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("tokenLogprobs", Napi::Function::New(env, TokenLogprobs, "tokenLogprobs"));
   exports.Set("sequenceLogprobs", Napi::Function::New(env, SequenceLogprobs, "sequenceLogprobs"));
@@ -334,6 +368,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("dpoLossAsync", Napi::Function::New(env, DpoLossAsync, "dpoLossAsync"));
   exports.Set("backendInfo", Napi::Function::New(env, BackendInfo, "backendInfo"));
   exports.Set("selectSimd", Napi::Function::New(env, SelectSimd, "selectSimd"));
+  exports.Set("gradientCacheInfo", Napi::Function::New(env, GradientCacheInfo, "gradientCacheInfo"));
+  exports.Set("trimGradientCache", Napi::Function::New(env, TrimGradientCache, "trimGradientCache"));
 #ifdef IPO_WITH_CUDA
   ipo_register_cuda(env, exports);
 #endif

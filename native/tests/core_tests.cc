@@ -251,6 +251,90 @@ void test_validation() {
   CHECK(ipo_cpu_select_simd("sse9", &err) == IPO_ERR_UNAVAILABLE, "unknown simd accepted");
 }
 
+
+// Pooled gradient buffers (grad_pool.h): whatever the caller left in a buffer, and whichever rows the
+// previous calls scored, a call into a pooled buffer must produce byte for byte what it produces in a
+// fresh zero-filled one. The masks change every few rounds so pages go through every state (written,
+// zero-written, discarded, written again), and random pages are scribbled over as a caller might.
+void test_grad_pool() {
+  ipo_error err{};
+  std::mt19937 gen(7);
+  const int64_t pairs = 2, seq_len = 40, vocab = 3001;  // rows of 12004 bytes: never page-aligned
+  Batch b = make_batch(pairs, seq_len, vocab, 99, 1.0);
+  const std::vector<int32_t> all_labels = b.labels;
+  const size_t bytes = b.logits.size() * 4;
+  ipo_dpo_options opt{0.1, IPO_LOSS_SIGMOID, 0, 0.2, 2};
+  ipo_grad_cache_stats before{}, after{};
+  ipo_grad_cache_get_stats(&before);
+  void* previous = nullptr;
+  int reused = 0;
+  for (int round = 0; round < 40; ++round) {
+    if (round % 4 == 0) {  // a new mask: one scored segment per sequence, or none in a few rows
+      b.labels.assign(all_labels.size(), IPO_IGNORE_INDEX);
+      for (int64_t s = 0; s < 2 * pairs; ++s) {
+        const int64_t from = (int64_t)(gen() % (unsigned)seq_len), len = 1 + (int64_t)(gen() % (unsigned)(seq_len - from));
+        for (int64_t t = from; t < from + len; ++t) b.labels[(size_t)(s * seq_len + t)] = all_labels[(size_t)(s * seq_len + t)];
+      }
+    }
+    char* pooled = static_cast<char*>(ipo_grad_buffer_acquire(bytes));
+    CHECK(pooled != nullptr, "acquire returned NULL with the cache on");
+    if (!pooled) return;
+    reused += pooled == previous;
+    if (round % 3 != 2)  // a caller that wrote into its gradient, unscored rows included
+      for (int k = 0; k < 40; ++k) std::memset(pooled + gen() % (bytes - 64), 0x5a, 64);
+    ipo_dpo_outputs pout{};
+    pout.grad = pooled;
+    pout.grad_is_zeroed = 1;  // wrong on purpose: a pooled buffer is never taken for zero-filled
+    std::vector<float> fresh(b.logits.size(), 0.f);
+    ipo_dpo_outputs fout{};
+    fout.grad = fresh.data();
+    fout.grad_is_zeroed = 1;
+    ipo_logits in = b.view();
+    CHECK(ipo_dpo_loss(&in, b.ref.data(), &opt, &pout, &err) == IPO_OK, "%s", err.message);
+    CHECK(ipo_dpo_loss(&in, b.ref.data(), &opt, &fout, &err) == IPO_OK, "%s", err.message);
+    CHECK(std::memcmp(pooled, fresh.data(), bytes) == 0, "round %d: pooled gradient differs from a fresh buffer's", round);
+    CHECK(pout.loss == fout.loss, "round %d: loss differs", round);
+    ipo_grad_buffer_release(pooled);
+    previous = pooled;
+  }
+  CHECK(reused >= 38, "the pool handed the released buffer back only %d times in 39", reused);
+
+  // A smaller request reuses the same buffer (at most 2x larger); bytes past it are not visible.
+  Batch small = make_batch(pairs, seq_len / 2 + 3, vocab, 5, 0.4);
+  const size_t small_bytes = small.logits.size() * 4;
+  char* pooled = static_cast<char*>(ipo_grad_buffer_acquire(small_bytes));
+  CHECK(pooled == previous, "a request for %zu bytes did not reuse the idle %zu-byte buffer", small_bytes, bytes);
+  std::memset(pooled, 0x7f, small_bytes);
+  ipo_dpo_outputs pout{};
+  pout.grad = pooled;
+  std::vector<float> fresh(small.logits.size(), 0.f);
+  ipo_dpo_outputs fout{};
+  fout.grad = fresh.data();
+  fout.grad_is_zeroed = 1;
+  ipo_logits in = small.view();
+  CHECK(ipo_dpo_loss(&in, small.ref.data(), &opt, &pout, &err) == IPO_OK, "%s", err.message);
+  CHECK(ipo_dpo_loss(&in, small.ref.data(), &opt, &fout, &err) == IPO_OK, "%s", err.message);
+  CHECK(std::memcmp(pooled, fresh.data(), small_bytes) == 0, "smaller reuse: pooled gradient differs");
+
+  // Limits: live buffers are capped (acquire then returns NULL); unknown pointers are ignored.
+  std::vector<void*> live{pooled};
+  for (int k = 0; k < 8; ++k) live.push_back(ipo_grad_buffer_acquire(4096));
+  int refused = 0;
+  for (void* p : live) refused += p == nullptr;
+  CHECK(refused > 0, "no acquire was refused with %zu buffers live", live.size());
+  int unused = 0;
+  ipo_grad_buffer_release(&unused);
+  ipo_grad_buffer_release(nullptr);
+  for (void* p : live) ipo_grad_buffer_release(p);
+  ipo_grad_cache_get_stats(&after);
+  CHECK(after.live_buffers == 0, "%llu buffers still live", (unsigned long long)after.live_buffers);
+  CHECK(after.idle_buffers <= 2, "%llu idle buffers kept", (unsigned long long)after.idle_buffers);
+  CHECK(after.hits - before.hits >= 39, "hits %llu", (unsigned long long)(after.hits - before.hits));
+  CHECK(ipo_grad_cache_trim() > 0, "trim released nothing");
+  ipo_grad_cache_get_stats(&after);
+  CHECK(after.idle_buffers == 0 && after.idle_bytes == 0, "idle buffers left after trim");
+}
+
 }  // namespace
 
 int main() {
@@ -258,6 +342,7 @@ int main() {
   for (const char* simd : {"scalar", "avx2", "avx512"}) test_parity(simd);
   test_in_place_and_16bit();
   test_validation();
+  test_grad_pool();
   std::printf("%d checks, %d failed\n", checks, failures);
   return failures == 0 ? 0 : 1;
 }
