@@ -78,6 +78,18 @@ describe.runIf(process.platform === 'linux')('gradient buffer cache', () => {
     held.forEach((r, i) => expect(r.gradLogits).toEqual(copies[i]));
   });
 
+  it('gives a previous result\'s array passed as gradOut the same treatment', () => {
+    const input = randomBatch({ pairs: 1, seqLen: 30, vocab: 2500, dtype: 'float32', scoredShare: 0.8, seed: 21 });
+    const gradOut = native.dpoLoss(input, { beta: 0.1 }).gradLogits as Float32Array;
+    for (const share of [0.2, 0.6, 0.1]) {
+      const next = randomBatch({ pairs: 1, seqLen: 30, vocab: 2500, dtype: 'float32', scoredShare: share, seed: 22 });
+      gradOut.fill(-3);
+      const result = native.dpoLoss(next, { beta: 0.1, gradOut });
+      expect(result.gradLogits).toBe(gradOut);
+      checkAgainstReference(next, gradOut, 0.1);
+    }
+  });
+
   it('serves bfloat16 gradients from the same cache, exact on unscored rows', async () => {
     const input = randomBatch({ pairs: 1, seqLen: 20, vocab: 4099, dtype: 'bfloat16', scoredShare: 0.3, seed: 8 });
     for (let round = 0; round < 3; round++) {
