@@ -17,6 +17,7 @@ export interface CaseResult {
   grad?: GradCase;
   variant?: string; // torch: 'log_softmax' | 'selective'
   fraction: number; // share of positions scored
+  maskMoves?: boolean; // the scored segments move on every call, as a training loop's batches do
   rowsScored: number;
   vocab: number;
   medianMs: number; // at the benchmark shape (scaled per element when measuredOn is set)
@@ -40,7 +41,8 @@ export function effectiveGBs(c: CaseResult): number {
 }
 
 function find(cases: CaseResult[], match: Partial<CaseResult>): CaseResult | undefined {
-  return cases.find((c) => Object.entries(match).every(([k, v]) => c[k as keyof CaseResult] === v));
+  return cases.find((c) => (c.maskMoves ?? false) === (match.maskMoves ?? false) &&
+    Object.entries(match).every(([k, v]) => c[k as keyof CaseResult] === v));
 }
 
 /** Baseline time / case time (> 1: the case is faster), or undefined when not comparable. */

@@ -62,7 +62,9 @@ void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& 
   // way; a fresh zero-filled one only has its scored pages faulted in up front, in parallel (pages.h);
   // any other buffer has its unscored rows zero-written after the gradient.
   const std::vector<ByteRange> written = scored_row_bytes(shape, scored, dst);
-  const bool pooled = !in_place && grad_pool_prepare(dst, (size_t)(shape.elements * shape.elem_bytes), written, threads);
+  std::vector<ByteRange> pooled_zero;
+  const bool pooled =
+      !in_place && grad_pool_prepare(dst, (size_t)(shape.elements * shape.elem_bytes), written, threads, &pooled_zero);
   const bool zero_unscored = !pooled && !out->grad_is_zeroed;
   if (!pooled && out->grad_is_zeroed && large) populate_ranges(written, threads);
 
@@ -85,6 +87,8 @@ void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& 
   if (stream) __builtin_ia32_sfence();  // order the non-temporal stores before returning
 #endif
 
+  // After the gradient, as for other reused buffers: phase 2 starts on rows phase 1 left in the cache.
+  if (pooled) zero_ranges(pooled_zero, threads);
   if (zero_unscored) {
     const int64_t row_tasks = (shape.rows + per_task - 1) / per_task;
     parallel_for(row_tasks, threads, [&](int64_t task) {

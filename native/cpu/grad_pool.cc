@@ -20,6 +20,11 @@ struct Buffer {
   // Per page: 0 = not written by this library since it was last discarded (or ever); k >= 1 = written,
   // then zero-written in the last k - 1 calls in a row.
   std::vector<uint8_t> state;
+  // Per page: how many zero-writes in a row it gets before it is discarded, as a doubling step
+  // (patience = kMinPatience << step), and whether the patience rule discarded it last.
+  std::vector<uint8_t> step, evicted;
+
+  int patience(size_t page) const { return kMinPatience << step[page]; }
   std::mutex mutex;  // one call prepares a buffer at a time
 };
 
@@ -88,6 +93,8 @@ void* grad_pool_acquire(size_t bytes) {
   }
   b->base = static_cast<char*>(m);
   b->state.assign(b->capacity / page, 0);
+  b->step.assign(b->capacity / page, 0);
+  b->evicted.assign(b->capacity / page, 0);
   ++p.misses;
   p.live.push_back(std::move(b));
   return p.live.back()->base;
@@ -131,7 +138,8 @@ size_t grad_pool_trim() {
   return bytes;
 }
 
-bool grad_pool_prepare(void* buffer, size_t bytes, const std::vector<ByteRange>& written, int threads) {
+bool grad_pool_prepare(void* buffer, size_t bytes, const std::vector<ByteRange>& written, int threads,
+                       std::vector<ByteRange>* zero) {
   Buffer* b;
   {
     Pool& p = pool();
@@ -144,25 +152,29 @@ bool grad_pool_prepare(void* buffer, size_t bytes, const std::vector<ByteRange>&
   char* const base = b->base;
   // Bytes past `bytes` in its last page are invisible to the caller, so that page may be discarded whole.
   const size_t visible_pages_end = (bytes + page - 1) / page * page;
-  std::vector<ByteRange> zero, discard, populate;
+  std::vector<ByteRange> discard, populate;
+  zero->clear();
 
   auto clear_gap = [&](size_t from, size_t to) {  // [from, to): bytes nobody writes in this call
     if (from >= to) return;
     const size_t whole_from = (from + page - 1) / page * page;
     const size_t whole_to = (to == bytes ? visible_pages_end : to) / page * page;
     if (whole_from >= whole_to) {
-      zero.push_back({base + from, base + to});
+      zero->push_back({base + from, base + to});
       return;
     }
-    if (from < whole_from) zero.push_back({base + from, base + whole_from});
-    if (whole_to < to) zero.push_back({base + whole_to, base + to});
+    if (from < whole_from) zero->push_back({base + from, base + whole_from});
+    if (whole_to < to) zero->push_back({base + whole_to, base + to});
     // Runs of pages with the same fate, so that each madvise / zero range is as long as possible.
     for (size_t pg = whole_from / page, end = whole_to / page; pg < end;) {
-      auto discards = [&](size_t q) { return b->state[q] == 0 || b->state[q] >= kDiscardAfter; };
+      auto discards = [&](size_t q) { return b->state[q] == 0 || b->state[q] > b->patience(q); };
       const bool discard_run = discards(pg);
       size_t next = pg;
-      for (; next < end && discards(next) == discard_run; ++next) b->state[next] = discard_run ? 0 : b->state[next] + 1;
-      (discard_run ? discard : zero).push_back({base + pg * page, base + next * page});
+      for (; next < end && discards(next) == discard_run; ++next) {
+        if (discard_run && b->state[next] != 0) b->evicted[next] = 1;
+        b->state[next] = discard_run ? 0 : b->state[next] + 1;
+      }
+      (discard_run ? discard : *zero).push_back({base + pg * page, base + next * page});
       pg = next;
     }
   };
@@ -181,13 +193,17 @@ bool grad_pool_prepare(void* buffer, size_t bytes, const std::vector<ByteRange>&
         continue;
       }
       size_t next = pg;
-      while (next < end && b->state[next] == 0) b->state[next++] = 1;
+      for (; next < end && b->state[next] == 0; ++next) {
+        b->state[next] = 1;
+        // Discarded by the patience rule and wanted again: be more patient with this page next time.
+        if (b->evicted[next] && b->step[next] < kMaxPatienceStep) ++b->step[next];
+        b->evicted[next] = 0;
+      }
       populate.push_back({base + pg * page, base + next * page});
       pg = next;
     }
   }
   discard_ranges(discard);
-  zero_ranges(zero, threads);
   populate_ranges(populate, threads);
   return true;
 }

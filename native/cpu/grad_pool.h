@@ -9,9 +9,13 @@
 //                                             the caller wrote them meanwhile, the discard zeroes them;
 //   whole pages it has written             -> zero-written (about 10 ms/GB), so a row that is scored
 //                                             again soon finds its pages mapped (a fault costs ~30x that);
-//   ... unscored kDiscardAfter calls in a row -> discarded instead: an unscored region that persists
-//                                             (a prompt, padding, or a benchmark's fixed mask) then costs
-//                                             nothing per call and no resident memory;
+//   ... zero-written `patience` times in a row -> discarded instead: an unscored region that persists
+//                                             (a prompt, padding, a fixed mask) then costs nothing per
+//                                             call and holds no memory. Patience starts at 2 calls and
+//                                             doubles (up to 64) for a page each time it is scored again
+//                                             after such a discard, so pages that move in and out of
+//                                             the segments, as training batches make them, settle on
+//                                             zero-writes instead of paying faults over and over;
 //   the unscored bytes of a page shared with a scored row -> zero-written.
 // The page states only pick the method, never whether a byte is zeroed: whatever a caller did with
 // a buffer while holding it, the next call's unscored bytes read as zero.
@@ -31,7 +35,8 @@
 namespace ipo {
 
 constexpr size_t kMaxIdle = 2;
-constexpr uint8_t kDiscardAfter = 3;  // a written page is zero-written twice, then discarded
+constexpr int kMinPatience = 2;       // zero-writes in a row before a page is discarded, at first
+constexpr uint8_t kMaxPatienceStep = 5;  // ... and at most kMinPatience << 5 = 64
 constexpr size_t kMaxLive = 4;
 
 // A buffer of at least `bytes` (an idle one between bytes and 2 x bytes, else a new mapping), or nullptr.
@@ -41,10 +46,13 @@ void grad_pool_release(void* buffer);
 // Unmaps every idle buffer; returns the bytes released.
 size_t grad_pool_trim();
 
-// If `buffer` is a live pooled buffer of at least `bytes`: zeroes every byte of [buffer, buffer + bytes)
+// If `buffer` is a live pooled buffer of at least `bytes`: discards what it can of [buffer, buffer + bytes)
 // outside `written` (sorted, disjoint ranges the caller is about to overwrite in full), faults in the
-// pages of `written`, records them, and returns true. Otherwise returns false and touches nothing.
-bool grad_pool_prepare(void* buffer, size_t bytes, const std::vector<ByteRange>& written, int threads);
+// pages of `written`, records all of it, fills `zero` with the rest of the bytes outside `written`, which
+// the caller must zero-write (zero_ranges) before returning the buffer, and returns true. Otherwise
+// returns false and touches nothing.
+bool grad_pool_prepare(void* buffer, size_t bytes, const std::vector<ByteRange>& written, int threads,
+                       std::vector<ByteRange>* zero);
 
 struct GradPoolStats {
   uint64_t hits, misses, refused;  // acquires served from idle buffers / by a new mapping / not served
