@@ -100,9 +100,10 @@ export const CASE_NAMES: readonly string[] = [
   'copy bandwidth',
   ...['f32', 'bf16'].flatMap((d) => [`torch ${d} log_softmax`, `torch ${d} selective`]),
   'plain f32',
-  ...['buffer', 'inplace'].flatMap((g) => [100, 50, 25, 10].map((p) => `fused f32 ${g} ${p}%`)),
+  ...['buffer', 'inplace', 'gradOut'].flatMap((g) => [100, 50, 25, 10].map((p) => `fused f32 ${g} ${p}%`)),
+  ...['buffer', 'gradOut'].map((g) => `fused f32 ${g} 25% moving`),
   'plain bf16',
-  ...['buffer', 'inplace'].map((g) => `fused bf16 ${g} 100%`),
+  ...['buffer', 'inplace', 'gradOut'].map((g) => `fused bf16 ${g} 100%`),
   'ref-f64 f32',
   'ref-f64 bf16',
 ];

@@ -45,24 +45,24 @@ std::string optional_string(Napi::Env env, Napi::Object obj, const char* name, c
   return v.As<Napi::String>().Utf8Value();
 }
 
-// The gradient's ArrayBuffer. First choice: a pooled buffer (ipo_grad_buffer_acquire), given back by
-// the ArrayBuffer's finalizer once JavaScript drops it, so the next call finds its pages already
-// mapped and clears only what it must. Otherwise (cache off or at its limit, or a runtime that refuses
-// external buffers): a zero-filled ArrayBuffer from Node's calloc, whose unscored pages are never
-// faulted in. `*pooled` says which; a pooled buffer must not be treated as zero-filled.
-Napi::ArrayBuffer gradient_buffer(Napi::Env env, size_t bytes, bool* pooled) {
-  if (void* memory = ipo_grad_buffer_acquire(bytes)) {
-    napi_value buffer;
-    const napi_status status = napi_create_external_arraybuffer(
-        env, memory, bytes, [](napi_env, void* data, void*) { ipo_grad_buffer_release(data); }, nullptr, &buffer);
-    if (status == napi_ok) {
-      *pooled = true;
-      return Napi::ArrayBuffer(env, buffer);
-    }
-    ipo_grad_buffer_release(memory);
-  }
-  *pooled = false;
-  return Napi::ArrayBuffer::New(env, bytes);
+// Whether this runtime accepts external ArrayBuffers (Electron's V8 sandbox does not); learned once.
+bool external_buffers_refused = false;
+
+// A pooled gradient buffer (ipo_grad_buffer_acquire) as a JavaScript array; its finalizer gives the
+// memory back once JavaScript drops the array, so the next call finds its pages already mapped and
+// clears only what it must. Made after the C call: a new GB-sized array can start a garbage
+// collection, whose marking threads should not compete with the kernel's. On a runtime that refuses
+// external buffers the gradient is copied into an ordinary ArrayBuffer, once.
+Napi::ArrayBuffer wrap_pooled_gradient(Napi::Env env, void* memory, size_t bytes) {
+  napi_value buffer;
+  if (napi_create_external_arraybuffer(env, memory, bytes, [](napi_env, void* data, void*) { ipo_grad_buffer_release(data); },
+                                       nullptr, &buffer) == napi_ok)
+    return Napi::ArrayBuffer(env, buffer);
+  external_buffers_refused = true;
+  Napi::ArrayBuffer copy = Napi::ArrayBuffer::New(env, bytes);
+  std::memcpy(copy.Data(), memory, bytes);
+  ipo_grad_buffer_release(memory);
+  return copy;
 }
 
 // The JS objects a call reads or writes; held by reference while an async call runs.
@@ -75,6 +75,12 @@ struct ParsedInput {
   bool is_u16 = false;
   int64_t elements = 0;
 };
+
+// A Float32Array or Uint16Array (like the logits) over the whole buffer.
+Napi::Object typed_like(Napi::Env env, const ParsedInput& input, Napi::ArrayBuffer buffer) {
+  const size_t n = (size_t)input.elements;
+  return input.is_u16 ? Napi::Object(Napi::Uint16Array::New(env, n, buffer, 0)) : Napi::Object(Napi::Float32Array::New(env, n, buffer, 0));
+}
 
 ParsedInput parse_input(Napi::Env env, Napi::Value value, Arrays* keep) {
   if (!value.IsObject() || value.IsArray()) throw_type(env, "input", "input must be an object { logits, dtype?, seqLen, vocab, labels }");
@@ -170,6 +176,12 @@ struct DpoCall {
   Napi::Reference<Napi::Float32Array> stats[5];
   ipo_error err{};
   int32_t status = IPO_OK;
+  // grad 'buffer' from the pool: owned here until dpo_result hands it to JavaScript.
+  void* pooled = nullptr;
+  size_t pooled_bytes = 0;
+  ~DpoCall() {
+    if (pooled) ipo_grad_buffer_release(pooled);
+  }
 };
 
 void prepare_dpo(Napi::Env env, const Napi::CallbackInfo& info, DpoCall* call, bool hold) {
@@ -249,14 +261,19 @@ void prepare_dpo(Napi::Env env, const Napi::CallbackInfo& info, DpoCall* call, b
     call->keep.grad = Napi::Persistent(grad_out.As<Napi::Object>());
   } else if (call->grad_mode == "buffer") {
     const size_t bytes = (size_t)call->input.elements * (call->input.is_u16 ? 2 : 4);
-    bool pooled = false;
-    Napi::ArrayBuffer buffer = gradient_buffer(env, bytes, &pooled);
-    Napi::Object typed = call->input.is_u16
-                             ? Napi::Object(Napi::Uint16Array::New(env, (size_t)call->input.elements, buffer, 0))
-                             : Napi::Object(Napi::Float32Array::New(env, (size_t)call->input.elements, buffer, 0));
-    call->outputs.grad = buffer.Data();
-    call->outputs.grad_is_zeroed = pooled ? 0 : 1;
-    call->keep.grad = Napi::Persistent(typed);
+    call->pooled = external_buffers_refused ? nullptr : ipo_grad_buffer_acquire(bytes);
+    if (call->pooled) {
+      // Cleared by the call itself (grad_pool.h); its JavaScript array is made in dpo_result.
+      call->pooled_bytes = bytes;
+      call->outputs.grad = call->pooled;
+      call->outputs.grad_is_zeroed = 0;
+    } else {
+      // Node's calloc: unscored pages are never faulted in, so they cost nothing.
+      Napi::ArrayBuffer buffer = Napi::ArrayBuffer::New(env, bytes);
+      call->outputs.grad = buffer.Data();
+      call->outputs.grad_is_zeroed = 1;
+      call->keep.grad = Napi::Persistent(typed_like(env, call->input, buffer));
+    }
   } else if (call->grad_mode == "inplace") {
     call->outputs.grad = const_cast<void*>(call->input.logits.data);
     call->outputs.grad_is_zeroed = 0;
@@ -270,7 +287,13 @@ Napi::Object dpo_result(Napi::Env env, DpoCall* call) {
   static const char* names[5] = {"chosenLogps", "rejectedLogps", "chosenRewards", "rejectedRewards", "margins"};
   for (int i = 0; i < 5; ++i) result.Set(names[i], call->stats[i].Value());
   result.Set("accuracy", Napi::Number::New(env, call->outputs.accuracy));
-  if (!call->keep.grad.IsEmpty()) result.Set("gradLogits", call->keep.grad.Value());
+  if (call->pooled) {
+    Napi::ArrayBuffer buffer = wrap_pooled_gradient(env, call->pooled, call->pooled_bytes);
+    call->pooled = nullptr;  // JavaScript owns it now (or it was copied and released)
+    result.Set("gradLogits", typed_like(env, call->input, buffer));
+  } else if (!call->keep.grad.IsEmpty()) {
+    result.Set("gradLogits", call->keep.grad.Value());
+  }
   return result;
 }
 
