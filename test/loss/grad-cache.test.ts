@@ -103,6 +103,21 @@ describe.runIf(process.platform === 'linux')('gradient buffer cache', () => {
     }
   });
 
+  it('takes the buffer back when a call fails inside the kernel', async () => {
+    const bad = randomBatch({ pairs: 1, seqLen: 10, vocab: 3000, dtype: 'float32', scoredShare: 1, seed: 4 });
+    bad.labels[7] = 3000; // out of range: caught by the core, after the gradient buffer was taken
+    await releaseDropped();
+    const before = native.gradientCacheInfo();
+    for (let i = 0; i < 6; i++) {
+      expect(() => native.dpoLoss(bad)).toThrow(RangeError);
+      await expect(native.dpoLossAsync(bad)).rejects.toThrow(RangeError);
+    }
+    const after = native.gradientCacheInfo();
+    expect(after.hits + after.misses - before.hits - before.misses).toBe(12); // every call did take one
+    expect(after.liveBuffers).toBe(before.liveBuffers);
+    expect(after.refused).toBe(before.refused);
+  });
+
   it('trims idle buffers back to the OS', async () => {
     const input = randomBatch({ pairs: 1, seqLen: 8, vocab: 1000, dtype: 'float32', seed: 2 });
     native.dpoLoss(input);
