@@ -22,10 +22,6 @@
 #include "cpu/thread_pool.h"
 #include "ipo.h"
 
-#if defined(__x86_64__)
-#include <xmmintrin.h>
-#endif
-
 using namespace ipo;
 
 namespace {
@@ -58,15 +54,15 @@ void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& 
   const bool stream = !in_place && large;
   const int64_t per_task = rows_per_task(shape.vocab);
 
-  // Unscored rows must read as zero afterwards. A pooled buffer (grad_pool.h) is cleared here the cheapest
-  // way; a fresh zero-filled one only has its scored pages faulted in up front, in parallel (pages.h);
-  // any other buffer has its unscored rows zero-written after the gradient.
+  // Unscored rows must read as zero afterwards. A pooled buffer (grad_pool.h) is cleared the cheapest
+  // way, a fresh zero-filled one only has its scored pages faulted in up front, in parallel (pages.h),
+  // and any other buffer has every unscored byte zero-written, after the gradient in both cases.
+  const size_t bytes = (size_t)(shape.elements * shape.elem_bytes);
   const std::vector<ByteRange> written = scored_row_bytes(shape, scored, dst);
-  std::vector<ByteRange> pooled_zero;
-  const bool pooled =
-      !in_place && grad_pool_prepare(dst, (size_t)(shape.elements * shape.elem_bytes), written, threads, &pooled_zero);
-  const bool zero_unscored = !pooled && !out->grad_is_zeroed;
-  if (!pooled && out->grad_is_zeroed && large) populate_ranges(written, threads);
+  std::vector<ByteRange> to_zero;
+  const bool pooled = !in_place && grad_pool_prepare(dst, bytes, written, threads, &to_zero);
+  if (!pooled && !out->grad_is_zeroed) to_zero = gaps(written, dst, dst + bytes);
+  else if (!pooled && large) populate_ranges(written, threads);
 
   const int64_t n = (int64_t)scored.rows.size();
   const int64_t tasks = (n + per_task - 1) / per_task;
@@ -87,20 +83,9 @@ void write_gradient(const ipo_logits* in, const Shape& shape, const ScoredRows& 
   if (stream) __builtin_ia32_sfence();  // order the non-temporal stores before returning
 #endif
 
-  // After the gradient, as for other reused buffers: phase 2 starts on rows phase 1 left in the cache.
-  if (pooled) zero_ranges(pooled_zero, threads);
-  if (zero_unscored) {
-    const int64_t row_tasks = (shape.rows + per_task - 1) / per_task;
-    parallel_for(row_tasks, threads, [&](int64_t task) {
-      const int64_t end = (task + 1) * per_task < shape.rows ? (task + 1) * per_task : shape.rows;
-      for (int64_t r = task * per_task; r < end; ++r)
-        // Non-temporal: plain stores would first read every line in (read-for-ownership).
-        if (in->labels[r] == IPO_IGNORE_INDEX) k.zero(dst + (size_t)r * row_bytes, row_bytes, large);
-    });
-#if defined(__x86_64__)
-    if (large) _mm_sfence();
-#endif
-  }
+  // After the gradient: phase 2 starts on the rows phase 1 left in the cache. Non-temporal stores on
+  // large buffers: plain ones would first read every line in (read-for-ownership).
+  zero_ranges(to_zero, threads, large);
 }
 
 }  // namespace

@@ -156,7 +156,6 @@ bool grad_pool_prepare(void* buffer, size_t bytes, const std::vector<ByteRange>&
   zero->clear();
 
   auto clear_gap = [&](size_t from, size_t to) {  // [from, to): bytes nobody writes in this call
-    if (from >= to) return;
     const size_t whole_from = (from + page - 1) / page * page;
     const size_t whole_to = (to == bytes ? visible_pages_end : to) / page * page;
     if (whole_from >= whole_to) {
@@ -178,12 +177,7 @@ bool grad_pool_prepare(void* buffer, size_t bytes, const std::vector<ByteRange>&
       pg = next;
     }
   };
-  size_t cursor = 0;
-  for (const ByteRange& w : written) {
-    clear_gap(cursor, (size_t)(w.begin - base));
-    cursor = (size_t)(w.end - base);
-  }
-  clear_gap(cursor, bytes);
+  for (const ByteRange& g : gaps(written, base, base + bytes)) clear_gap((size_t)(g.begin - base), (size_t)(g.end - base));
 
   for (const ByteRange& w : written) {
     const size_t first = (size_t)(w.begin - base) / page, end = ((size_t)(w.end - base) + page - 1) / page;
@@ -208,10 +202,10 @@ bool grad_pool_prepare(void* buffer, size_t bytes, const std::vector<ByteRange>&
   return true;
 }
 
-GradPoolStats grad_pool_stats() {
+ipo_grad_cache_stats grad_pool_stats() {
   Pool& p = pool();
   std::lock_guard<std::mutex> lock(p.mutex);
-  GradPoolStats s{p.hits, p.misses, p.refused, p.idle.size(), 0, p.live.size(), 0};
+  ipo_grad_cache_stats s{p.hits, p.misses, p.refused, p.idle.size(), 0, p.live.size(), 0};
   for (auto& b : p.idle) s.idle_bytes += b->capacity;
   for (auto& b : p.live) s.live_bytes += b->capacity;
   return s;
@@ -223,7 +217,5 @@ extern "C" void* ipo_grad_buffer_acquire(size_t bytes) { return ipo::grad_pool_a
 extern "C" void ipo_grad_buffer_release(void* buffer) { ipo::grad_pool_release(buffer); }
 extern "C" size_t ipo_grad_cache_trim(void) { return ipo::grad_pool_trim(); }
 extern "C" void ipo_grad_cache_get_stats(ipo_grad_cache_stats* out) {
-  if (!out) return;
-  const ipo::GradPoolStats s = ipo::grad_pool_stats();
-  *out = {s.hits, s.misses, s.refused, s.idle_buffers, s.idle_bytes, s.live_buffers, s.live_bytes};
+  if (out) *out = ipo::grad_pool_stats();
 }

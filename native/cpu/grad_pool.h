@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "cpu/pages.h"
+#include "ipo.h"
 
 namespace ipo {
 
@@ -49,16 +50,12 @@ size_t grad_pool_trim();
 // If `buffer` is a live pooled buffer of at least `bytes`: discards what it can of [buffer, buffer + bytes)
 // outside `written` (sorted, disjoint ranges the caller is about to overwrite in full), faults in the
 // pages of `written`, records all of it, fills `zero` with the rest of the bytes outside `written`, which
-// the caller must zero-write (zero_ranges) before returning the buffer, and returns true. Otherwise
+// the caller must zero-write (zero_ranges) before handing the buffer back, and returns true. Otherwise
 // returns false and touches nothing.
 bool grad_pool_prepare(void* buffer, size_t bytes, const std::vector<ByteRange>& written, int threads,
                        std::vector<ByteRange>* zero);
 
-struct GradPoolStats {
-  uint64_t hits, misses, refused;  // acquires served from idle buffers / by a new mapping / not served
-  uint64_t idle_buffers, idle_bytes, live_buffers, live_bytes;
-};
-GradPoolStats grad_pool_stats();
+ipo_grad_cache_stats grad_pool_stats();
 
 }  // namespace ipo
 

@@ -39,6 +39,17 @@ size_t page_size() {
 #endif
 }
 
+std::vector<ByteRange> gaps(const std::vector<ByteRange>& ranges, char* begin, char* end) {
+  std::vector<ByteRange> out;
+  char* cursor = begin;
+  for (const ByteRange& r : ranges) {
+    if (cursor < r.begin) out.push_back({cursor, r.begin});
+    cursor = r.end;
+  }
+  if (cursor < end) out.push_back({cursor, end});
+  return out;
+}
+
 void populate_ranges(const std::vector<ByteRange>& ranges, int threads) {
 #if defined(__linux__)
   const uintptr_t page = page_size();
@@ -55,13 +66,13 @@ void populate_ranges(const std::vector<ByteRange>& ranges, int threads) {
 #endif
 }
 
-void zero_ranges(const std::vector<ByteRange>& ranges, int threads) {
+void zero_ranges(const std::vector<ByteRange>& ranges, int threads, bool stream) {
   const std::vector<ByteRange> work = chunks(ranges);
   const ZeroFn zero = active_row_kernels().zero;
   parallel_for((int64_t)work.size(), threads,
-               [&](int64_t i) { zero(work[(size_t)i].begin, (size_t)(work[(size_t)i].end - work[(size_t)i].begin), true); });
+               [&](int64_t i) { zero(work[(size_t)i].begin, (size_t)(work[(size_t)i].end - work[(size_t)i].begin), stream); });
 #if defined(__x86_64__)
-  _mm_sfence();
+  if (stream) _mm_sfence();
 #endif
 }
 
