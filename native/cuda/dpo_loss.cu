@@ -113,7 +113,19 @@ int32_t dpo_loss(const ipo_logits* in, const float* ref_logps, const ipo_dpo_opt
                  cudaStream_t stream, ipo_error* err) {
   DeviceScope scope;
   Call call;
+  // Checks that need no device first, so that they hold (and are testable) without a driver.
+  if (int32_t s = ipo::validate_shape(in, &call.shape, err)) return s;
+  if (int32_t s = check_grad_buffer(in, call.shape, out, err)) return s;
   if (int32_t s = prepare_call(in, stream, &scope, &call, err)) return s;
+  // Host arrays are read or written by the host below: a device pointer there is refused, not touched.
+  if (int32_t s = host_memory(ref_logps, "refLogps", err)) return s;
+  if (out) {
+    const struct { const void* ptr; const char* name; } host_outputs[] = {
+        {out->chosen_logps, "chosenLogps"}, {out->rejected_logps, "rejectedLogps"},
+        {out->chosen_rewards, "chosenRewards"}, {out->rejected_rewards, "rejectedRewards"}, {out->margins, "margins"}};
+    for (const auto& o : host_outputs)
+      if (int32_t s = host_memory(o.ptr, o.name, err)) return s;
+  }
   if (int32_t s = ipo::validate_dpo(call.shape, call.scored, ref_logps, options, out, err)) return s;
   const ipo::Shape& sh = call.shape;
   if (out->grad) {
