@@ -79,13 +79,36 @@ export function libcFamily(report: { header?: { glibcVersionRuntime?: string } }
   return report?.header?.glibcVersionRuntime ? 'glibc' : 'musl';
 }
 
+let reportHeader: { header?: { glibcVersionRuntime?: string } } | undefined;
 function glibcReport(): { header?: { glibcVersionRuntime?: string } } | undefined {
-  return process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined;
+  // getReport() gathers a whole diagnostic report; its header is all that is needed, once.
+  reportHeader ??= { header: (process.report?.getReport() as { header?: { glibcVersionRuntime?: string } } | undefined)?.header };
+  return reportHeader;
 }
 
 /** The glibc version Node runs on ('2.36'), or null (musl, macOS, Windows). */
 export function glibcVersion(): string | null {
   return glibcReport()?.header?.glibcVersionRuntime ?? null;
+}
+
+/**
+ * The CPU features the native kernels choose between at run time (native/cpu/simd_dispatch.cc),
+ * read from /proc/cpuinfo: x64 avx2+fma+f16c (the avx2 kernels), avx512f (the avx512 kernels); arm64
+ * asimd (NEON). {} where the file is missing (not Linux) or the architecture has none of these.
+ */
+export function cpuFeatures(cpuinfo?: string, arch = process.arch): Record<string, boolean> {
+  let text = cpuinfo;
+  if (text === undefined) {
+    try {
+      text = readFileSync('/proc/cpuinfo', 'utf8');
+    } catch {
+      return {};
+    }
+  }
+  const line = text.split('\n').find((l) => /^(flags|Features)\s*:/.test(l)) ?? '';
+  const flags = new Set(line.replace(/^[^:]*:/, '').trim().split(/\s+/));
+  const wanted = arch === 'x64' ? ['avx2', 'fma', 'f16c', 'avx512f'] : arch === 'arm64' ? ['asimd', 'asimdhp'] : [];
+  return Object.fromEntries(wanted.map((f) => [f, flags.has(f)]));
 }
 
 /** The prebuilds/ folder name for this machine: <platform>-<arch>, with '-musl' on a musl Linux. */
