@@ -34,7 +34,7 @@ export async function run(argv: string[]): Promise<number> {
     platform: platformDir(),
     glibc: glibcVersion(),
     cpuFeatures: cpuFeatures(),
-    platformNote: platformNote() ?? null,
+    platformNote: loaded.backend === 'js' ? (platformNote() ?? null) : null,
     cudaProbe: loaded.cudaProbe ?? null,
     forced: process.env.IPO_BACKEND ?? null,
     attempts: loaded.attempts,
