@@ -398,7 +398,11 @@ def main():
     ipo = I.Ipo(args.lib)
     cuda = not args.cpu_only
     if cuda:
-        info = ipo.device_info(0)
+        try:
+            info = ipo.device_info(0)
+        except I.IpoError as e:
+            print(f"ERROR device: {e} (library {ipo.path})", flush=True)
+            sys.exit(2)
         print(f"device: {info.name.decode()} sm_{info.major}{info.minor}, {info.multiprocessors} SMs; runtime/driver {ipo.versions()}")
     print(f"seed {args.seed} group {args.group}", flush=True)
     gen = torch.Generator().manual_seed(args.seed)
