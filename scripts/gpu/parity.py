@@ -332,6 +332,13 @@ class Runner:
             err = raw_dpo(x, None, out_ptrs=ptrs)
             self.expect(f"{dtype} device {name.decode()} refused", err.status == 1 and err.argument == name and torch.isnan(dev).all().item(),
                         err.message.decode())
+        device = C.c_int32(-7)
+        err = self.ipo.try_call("ipo_cuda_pointer_device", C.c_void_p(x.data_ptr()), C.byref(device))
+        self.expect(f"{dtype} pointer_device of the logits", err.status == 0 and device.value == torch.cuda.current_device(), err.message.decode())
+        err = self.ipo.try_call("ipo_cuda_pointer_device", C.c_void_p(torch.zeros(4).data_ptr()), C.byref(device))
+        self.expect(f"{dtype} pointer_device of host memory refused", err.status == 1 and err.argument == b"ptr", err.message.decode())
+        err = self.ipo.try_call("ipo_cuda_stream_synchronize_device", torch.cuda.current_device(), stream)
+        self.expect(f"{dtype} stream_synchronize_device", err.status == 0, err.message.decode())
         for per_token in (True, False):
             out = torch.full((S * T if per_token else S,), float("nan"), device="cuda")
             fn = "ipo_cuda_token_logprobs" if per_token else "ipo_cuda_sequence_logprobs"
