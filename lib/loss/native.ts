@@ -216,7 +216,7 @@ export function probeCuda(path: string, env: NodeJS.ProcessEnv = process.env): C
     const answer = !c ? { devices: [], reason: 'the binary has no CUDA functions (a CPU-only build)' }
       : { devices: c.devices(), status: typeof c.status === 'function' ? c.status() : undefined };
     process.stdout.write(JSON.stringify(answer));`;
-  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000 });
+  const child = spawnSync(process.execPath, ['-e', script], { encoding: 'utf8', timeout: 60_000, env: { ...process.env, ...env } });
   let answer: CudaProbe;
   if (child.status !== 0) {
     const detail = (child.stderr || '').trim().split('\n').filter(Boolean).slice(-1)[0] ?? '';
@@ -304,8 +304,11 @@ export function resolveBackend(env: NodeJS.ProcessEnv = process.env, root = pack
     const hint = note();
     throw new Error(`IPO_BACKEND=${forced} but no ${forced} binary could be used:\n${attempts.map((a) => `  - ${a.reason}`).join('\n')}${hint ? `\n  - ${hint}` : ''}`);
   }
+  const explicitIs = explicit ? explicitKind(explicit, env) : undefined;
   const loaded = explicit
-    ? loadNative(explicitKind(explicit, env), attempts, root, env, [explicit], probes)
+    ? // A CUDA build holds the CPU kernels too: without a usable device it serves as the CPU backend.
+      (loadNative(explicitIs!, attempts, root, env, [explicit], probes) ??
+      (explicitIs === 'cuda' ? loadNative('cpu', attempts, root, env, [explicit], probes) : undefined))
     : (loadNative('cuda', attempts, root, env, paths('cuda'), probes) ?? loadNative('cpu', attempts, root, env, paths('cpu'), probes));
   if (loaded) {
     if (loaded.backend === 'cpu') loaded.reason = attempts.filter((a) => a.backend === 'cuda').map((a) => a.reason).join('; ') || undefined;

@@ -36,9 +36,12 @@ const cuda = {
   calls,
   memory,
   status() {
+    if (process.env.IPO_FAKE_NO_DEVICE === '1')
+      return { available: false, reason: 'no CUDA device is present (fake)', deviceCount: 0, runtimeVersion: 13000, driverVersion: 0 };
     return { available: true, reason: '', deviceCount: 2, runtimeVersion: 13000, driverVersion: 13000 };
   },
   devices() {
+    if (process.env.IPO_FAKE_NO_DEVICE === '1') return [];
     return [0, 1].map((ordinal) => ({
       ordinal,
       name: 'Fake Device',

@@ -183,3 +183,17 @@ describe('one binary per process', () => {
     expect(report.cpuFeatures).toEqual(cpuFeatures());
   });
 });
+
+describe('IPO_ADDON_PATH naming a CUDA build on a machine without a usable device', () => {
+  it('serves as the CPU backend (it holds the CPU kernels), and the probe says why CUDA is off', () => {
+    const fake = join(root, 'test', 'cuda', 'fake-device.cjs');
+    const env = { IPO_ADDON_PATH: fake, IPO_FAKE_NO_DEVICE: '1', IPO_NO_PROBE_CACHE: '1' };
+    const loaded = resolveBackend(env, fakeRoot({}));
+    expect(loaded.backend).toBe('cpu');
+    expect(loaded.path).toBe(fake);
+    expect(loaded.cudaProbe?.ok).toBe(false);
+    expect(loaded.cudaProbe?.reason).toMatch(/no usable CUDA device: no CUDA device is present \(fake\)/);
+    expect(loaded.attempts.map((a) => [a.backend, a.ok])).toEqual([['cuda', false], ['cpu', true]]);
+    expect(() => resolveBackend({ ...env, IPO_BACKEND: 'cuda' }, fakeRoot({}))).toThrow(/IPO_BACKEND=cuda but no cuda binary could be used:\n  - no usable CUDA device/);
+  });
+});
