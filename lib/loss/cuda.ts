@@ -129,6 +129,7 @@ function addon(): CudaAddon {
   }
   return l.addon;
 }
+
 // ---- device tensors ----------------------------------------------------------------------------
 
 type HostArray = Float32Array | Uint16Array | Int32Array;
