@@ -12,14 +12,14 @@
  * the logits, on `stream` (a cudaStream_t as a BigInt; default: the legacy default stream); every
  * call returns after the stream has finished the gradient, so a download() right after is safe.
  *
- * The CUDA addon (ipo_cuda.node) is loaded lazily, on the first call here, never at import. Its CUDA
- * runtime is linked statically: on a machine without a driver it loads and reports why no device is
- * usable. Math: see native/cuda/dpo_loss.cu and docs/cuda.md.
+ * The binary is the one the package's loader (native.ts) chose, asked for lazily on the first call
+ * here, never at import: when that is a CUDA build (ipo_cuda.node with a usable device, or
+ * IPO_BACKEND=cuda), its CUDA functions serve these calls; otherwise the CUDA path is unavailable
+ * and status() says why (the loader's probe of the CUDA binary, IPO_BACKEND, or "not built").
+ * Math: see native/cuda/dpo_loss.cu and docs/cuda.md.
  */
-import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { join } from 'node:path';
-import { candidatePaths, packageRoot } from './native.js';
+import { resolve } from 'node:path';
+import { backend, candidatePaths, packageRoot, type CudaProbe } from './native.js';
 import type { DpoOptions, DpoResult, LogitsDtype } from './types.js';
 
 export type DeviceDtype = LogitsDtype | 'int32';
@@ -56,7 +56,8 @@ interface CudaAddon {
   copyToHost(pointer: bigint, target: ArrayBufferView, stream?: bigint): void;
   copyDevice(dst: bigint, src: bigint, bytes: number, stream?: bigint): void;
   zero(pointer: bigint, bytes: number, stream?: bigint): void;
-  synchronize(stream?: bigint): void;
+  /** Waits for `stream` on `device` (default: the current device; the legacy stream is per device). */
+  synchronize(stream?: bigint, device?: number): void;
   tokenLogprobs(input: NativeDeviceInput, stream?: bigint): Float32Array;
   sequenceLogprobs(input: NativeDeviceInput, stream?: bigint): Float32Array;
   dpoLoss(
@@ -78,42 +79,45 @@ interface NativeDeviceInput {
 const BYTES: Record<DeviceDtype, number> = { float32: 4, bfloat16: 2, float16: 2, int32: 4 };
 
 // ---- loading ---------------------------------------------------------------------------------
+// The binary comes from the package's one loader (native.ts): the CUDA functions are those of the
+// binary it chose, when that is a CUDA build. Nothing here loads a binary of its own.
 
-let loaded: { addon?: CudaAddon; path?: string; reason: string } | undefined;
-
-/** Where the CUDA addon may be: $IPO_CUDA_ADDON, the loader's CUDA candidates, a cmake-js build in build-cuda-node/. */
-export function cudaAddonCandidates(root = packageRoot()): string[] {
-  const list = [
-    ...(process.env.IPO_CUDA_ADDON ? [process.env.IPO_CUDA_ADDON] : []),
-    ...candidatePaths('cuda', root),
-    join(root, 'build-cuda-node', 'Release', 'ipo_cuda.node'),
-  ];
-  return [...new Set(list)];
+interface CudaLoad {
+  addon?: CudaAddon;
+  path?: string;
+  reason: string;
+  probe?: CudaProbe & { path: string };
 }
 
-function load(): { addon?: CudaAddon; path?: string; reason: string } {
+let loaded: CudaLoad | undefined;
+
+/** The CUDA binaries the loader considers, in its order (IPO_ADDON_PATH replaces them all). */
+export function cudaAddonCandidates(root = packageRoot()): string[] {
+  const explicit = process.env.IPO_ADDON_PATH?.trim();
+  return explicit ? [resolve(explicit)] : candidatePaths('cuda', root);
+}
+
+function load(): CudaLoad {
   if (loaded) return loaded;
-  const require = createRequire(import.meta.url);
-  const tried: string[] = [];
-  for (const path of cudaAddonCandidates()) {
-    if (!existsSync(path)) continue;
-    try {
-      const binding = require(path) as { cuda?: CudaAddon };
-      if (binding.cuda && typeof binding.cuda.status === 'function') {
-        loaded = { addon: binding.cuda, path, reason: '' };
-        return loaded;
-      }
-      tried.push(`${path} has no CUDA functions (a CPU-only build)`);
-    } catch (err) {
-      tried.push(`${path} failed to load: ${(err instanceof Error ? err.message : String(err)).split('\n')[0]}`);
-    }
+  let chosen;
+  try {
+    chosen = backend();
+  } catch (err) {
+    // IPO_BACKEND=cuda (or cpu) that cannot be honoured: status() reports it, device calls throw it.
+    return (loaded = { reason: (err as Error).message.replace(/\n\s*-\s*/g, '; ').replace(/:;/, ':') });
   }
-  loaded = {
-    reason: tried.length
-      ? tried.join('; ')
-      : `the CUDA addon is not built (looked for ipo_cuda.node in ${cudaAddonCandidates().join(', ')}); build it with 'npx cmake-js compile --out build-cuda --CDIPO_WITH_CUDA=ON'`,
-  };
-  return loaded;
+  const cudaFunctions = chosen.binding?.cuda as unknown as CudaAddon | undefined;
+  if (chosen.backend === 'cuda' && cudaFunctions && typeof cudaFunctions.status === 'function') {
+    return (loaded = { addon: cudaFunctions, path: chosen.path, reason: '', probe: chosen.cudaProbe });
+  }
+  const forced = process.env.IPO_BACKEND?.trim().toLowerCase();
+  let reason: string;
+  if (forced === 'js' || forced === 'cpu') reason = `IPO_BACKEND=${forced}: the CUDA path is off (unset it, or set IPO_BACKEND=cuda)`;
+  else if (chosen.cudaProbe) reason = chosen.cudaProbe.reason;
+  else if (process.env.IPO_ADDON_PATH?.trim()) reason = `IPO_ADDON_PATH names a binary without CUDA functions (${resolve(process.env.IPO_ADDON_PATH.trim())})`;
+  else
+    reason = `the CUDA addon is not built (looked for ipo_cuda.node in ${cudaAddonCandidates().join(', ')}); build it with 'npx cmake-js compile --out build-cuda --CDIPO_WITH_CUDA=ON'`;
+  return (loaded = { reason, probe: chosen.cudaProbe, path: chosen.cudaProbe?.path });
 }
 
 function addon(): CudaAddon {
@@ -174,7 +178,7 @@ export class DeviceTensor {
     const out =
       this.dtype === 'float32' ? new Float32Array(this.length) : this.dtype === 'int32' ? new Int32Array(this.length) : new Uint16Array(this.length);
     addon().copyToHost(this.pointer, out, stream);
-    if (stream !== undefined) addon().synchronize(stream);
+    if (stream !== undefined) addon().synchronize(stream, this.device);
     return out;
   }
 
@@ -218,7 +222,18 @@ export const cuda = {
 
   status(): CudaStatus {
     const l = load();
-    if (!l.addon) return { available: false, reason: l.reason, deviceCount: 0, runtimeVersion: 0, driverVersion: 0 };
+    if (!l.addon) {
+      // The loader's probe (a child process) already asked the CUDA binary; its answer is reused.
+      const p = l.probe;
+      return {
+        available: false,
+        reason: l.reason,
+        deviceCount: p?.deviceCount ?? 0,
+        runtimeVersion: p?.runtimeVersion ?? 0,
+        driverVersion: p?.driverVersion ?? 0,
+        ...(l.path ? { addonPath: l.path } : {}),
+      };
+    }
     return { ...l.addon.status(), addonPath: l.path };
   },
 
@@ -266,9 +281,11 @@ export const cuda = {
     return new DeviceTensor(pointer, length, dtype, device, false);
   },
 
-  /** Waits for `stream` (default: the legacy default stream). */
-  synchronize(stream?: bigint): void {
-    addon().synchronize(stream);
+  /** Waits for `stream` (default: the legacy default stream) of `device` (default 0). */
+  synchronize(stream?: bigint, options: { device?: number } = {}): void {
+    const device = options.device ?? 0;
+    checkDevice(device);
+    addon().synchronize(stream, device);
   },
 };
 
@@ -292,7 +309,11 @@ export interface CudaDpoInput extends CudaLogitsInput {
 export interface CudaDpoOptions extends Omit<DpoOptions, 'threads' | 'gradOut'> {
   /** Write the gradient here instead of a new tensor (same dtype and length as the logits). */
   gradOut?: DeviceTensor;
-  /** The gradient buffer is already all zeros: unscored rows are then never written (cost 0). */
+  /**
+   * `gradOut` is already all zeros: its unscored rows are then never written (cost 0). A statement
+   * about the caller's buffer, so it needs `gradOut`; a buffer made by the call is always written in
+   * full (zeros in unscored rows), and grad: 'inplace' cannot be zero (it holds the logits).
+   */
   gradIsZeroed?: boolean;
   /** A cudaStream_t as a BigInt (e.g. torch.cuda.current_stream().cuda_stream). */
   stream?: bigint;
@@ -359,6 +380,12 @@ export function cudaDpoLoss(input: CudaDpoInput, options: CudaDpoOptions = {}): 
   const mode = options.grad ?? 'buffer';
   if (mode !== 'buffer' && mode !== 'inplace' && mode !== 'none') throw new RangeError(`options.grad must be 'buffer', 'inplace' or 'none' (got '${String(mode)}')`);
   const logits = input.logits;
+  if (options.gradIsZeroed !== undefined && typeof options.gradIsZeroed !== 'boolean')
+    throw new TypeError(`options.gradIsZeroed must be a boolean (got ${typeof options.gradIsZeroed})`);
+  if (options.gradIsZeroed === true && mode === 'inplace')
+    throw new TypeError("options.gradIsZeroed cannot be true with grad: 'inplace': the buffer holds the logits, not zeros");
+  if (options.gradOut !== undefined && mode !== 'buffer')
+    throw new TypeError(`options.gradOut needs grad: 'buffer' (got grad: '${mode}')`);
   let grad: DeviceTensor | undefined;
   let created = false;
   if (mode === 'inplace') {
@@ -371,6 +398,7 @@ export function cudaDpoLoss(input: CudaDpoInput, options: CudaDpoOptions = {}): 
         throw new TypeError(`options.gradOut must match the logits (${logits.length} ${logits.dtype} on device ${logits.device}); got ${g.length} ${g.dtype} on device ${g.device}`);
       grad = g;
     } else {
+      // Uninitialised memory (no memset pass): the kernel writes every row, zeros included.
       const a = addon();
       grad = new DeviceTensor(a.malloc(logits.device, logits.byteLength, false), logits.length, logits.dtype, logits.device, true);
       created = true;
@@ -385,7 +413,8 @@ export function cudaDpoLoss(input: CudaDpoInput, options: CudaDpoOptions = {}): 
         labelSmoothing: options.labelSmoothing,
         sftWeight: options.sftWeight,
         grad: grad ? grad.pointer : null,
-        gradIsZeroed: options.gradIsZeroed === true && mode === 'buffer',
+        // Only a caller's gradOut can be known to be zero; a new buffer holds whatever the memory held.
+        gradIsZeroed: options.gradIsZeroed === true && !created && grad !== undefined && grad !== logits,
       },
       options.stream,
     );

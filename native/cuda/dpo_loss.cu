@@ -16,6 +16,7 @@
 
 #include "core/dpo_math.h"
 #include "cuda/device_helpers.cuh"
+#include "cuda/row_layout.h"
 #include "cuda/row_stats.cuh"
 
 namespace ipo_cuda {
@@ -23,7 +24,11 @@ namespace {
 
 constexpr int kThreads = 256;
 
-template <int DT, bool Vec, int Unroll>
+// Vec = false: one element per access (logits and grad differ in alignment mod 16). Vec = true with
+// RowAligned: whole 16-byte rows. Vec = true without RowAligned: rows split as in row_layout.h (the
+// host guarantees that logits and grad share their offset mod 16, so one layout fits both), the
+// head and tail elements written one per thread by split 0.
+template <int DT, bool Vec, bool RowAligned, int Unroll>
 __global__ void __launch_bounds__(kThreads) grad_kernel(const void* logits, void* grad,
                                                         const int32_t* __restrict__ labels,
                                                         const int64_t* __restrict__ row_list, int64_t listed,
@@ -32,21 +37,33 @@ __global__ void __launch_bounds__(kThreads) grad_kernel(const void* logits, void
                                                         const float* __restrict__ row_logp,
                                                         const float* __restrict__ seq_coef, int zero_unscored) {
   using A = Access<DT, Vec>;
-  const int64_t units = vocab / A::N;
+  using S = Access<DT, false>;
+  constexpr int kBytes = DT == IPO_DTYPE_F32 ? 4 : 2;
   const int64_t items = listed * splits;
   for (int64_t item = blockIdx.x; item < items; item += gridDim.x) {
     const int64_t k = listed - 1 - item / splits;  // reverse order: reuse what phase 1 left in L2
     const int split = (int)(item % splits);
     const int64_t row = row_list ? row_list[k] : k;
-    const int64_t row_base = row * units;
-    const int64_t begin = units * split / splits, end = units * (split + 1) / splits;
+    const int64_t row_offset = row * vocab * kBytes;
+    const char* x_row = static_cast<const char*>(logits) + row_offset;
+    char* g_row = static_cast<char*>(grad) + row_offset;
+    const RowLayout lay = RowAligned ? RowLayout{0, vocab / A::N, vocab}
+                                     : row_layout(reinterpret_cast<uintptr_t>(x_row), vocab, kBytes, A::N);
+    const void* x_body = x_row + lay.head * kBytes;
+    void* g_body = g_row + lay.head * kBytes;
+    const int64_t begin = lay.units * split / splits, end = lay.units * (split + 1) / splits;
+    const int64_t scalar = !RowAligned && split == 0 ? scalar_element(lay, vocab, threadIdx.x) : -1;
     const int32_t label = labels[row];
     if (label == IPO_IGNORE_INDEX) {
       if (zero_unscored) {
         float zero[A::N];
 #pragma unroll
         for (int e = 0; e < A::N; ++e) zero[e] = 0.0f;
-        for (int64_t i = begin + threadIdx.x; i < end; i += kThreads) A::store(grad, row_base + i, zero);
+        for (int64_t i = begin + threadIdx.x; i < end; i += kThreads) A::store(g_body, i, zero);
+        if (scalar >= 0) {
+          const float z[1] = {0.0f};
+          S::store(g_row, scalar, z);
+        }
       }
       continue;
     }
@@ -54,14 +71,23 @@ __global__ void __launch_bounds__(kThreads) grad_kernel(const void* logits, void
     const float neg_c = -c;
     const float lse2 = row_lse2[row];
     const float label_grad = -c * expm1f(row_logp[row]);
-    const int64_t label_unit = label / A::N;
-    const int label_lane = label % A::N;
+    if (scalar >= 0) {
+      float v[1];
+      uint32_t ignored = 0;
+      S::widen(S::load(x_row, scalar), v, ignored);
+      v[0] = scalar == label ? label_grad : neg_c * exp2f(fmaf(v[0], kLog2e, -lse2));
+      S::store(g_row, scalar, v);
+    }
+    // The label's unit and lane inside the body; -1 when the label is a head or tail element.
+    const bool label_in_body = label >= lay.head && label < lay.tail_begin;
+    const int64_t label_unit = label_in_body ? (label - lay.head) / A::N : -1;
+    const int label_lane = label_in_body ? (int)((label - lay.head) % A::N) : -1;
     for (int64_t i = begin + threadIdx.x; i < end; i += (int64_t)kThreads * Unroll) {
       typename A::Raw raw[Unroll];
 #pragma unroll
       for (int u = 0; u < Unroll; ++u) {
         const int64_t j = i + (int64_t)u * kThreads;
-        raw[u] = j < end ? A::load_stream(logits, row_base + j) : typename A::Raw{};
+        raw[u] = j < end ? A::load_stream(x_body, j) : typename A::Raw{};
       }
 #pragma unroll
       for (int u = 0; u < Unroll; ++u) {
@@ -77,7 +103,7 @@ __global__ void __launch_bounds__(kThreads) grad_kernel(const void* logits, void
             for (int e = 0; e < A::N; ++e)
               if (e == label_lane) v[e] = label_grad;
           }
-          A::store(grad, row_base + j, v);
+          A::store(g_body, j, v);
         }
       }
     }
@@ -93,8 +119,12 @@ void launch_grad(const ipo_logits* in, const Call& call, const RowStatsPlan& pla
   const int64_t listed = zeroed ? (int64_t)call.scored.rows.size() : sh.rows;
   const int64_t* list = zeroed ? scratch.at<int64_t>(plan.scored_rows) : nullptr;
   if (listed == 0) return;
+  // Whole aligned rows; else an aligned body with scalar head and tail when logits and grad share
+  // their offset mod 16 (always so for allocations of cudaMalloc or a framework, and in place); else
+  // one element per access.
   const bool vec = vector_access_ok(sh, in->data, out->grad);
-  const int64_t units = vec ? sh.vocab * sh.elem_bytes / 16 : sh.vocab;
+  const bool same_phase = (reinterpret_cast<uintptr_t>(in->data) & 15u) == (reinterpret_cast<uintptr_t>(out->grad) & 15u);
+  const int64_t units = vec || same_phase ? (sh.vocab * sh.elem_bytes / 16 > 0 ? sh.vocab * sh.elem_bytes / 16 : 1) : sh.vocab;
   const int splits = splits_for(listed, units, call.device, (int64_t)kThreads * 4);
   const int64_t items = listed * splits;
   const unsigned grid = (unsigned)(items < (1LL << 30) ? items : (1LL << 30));
@@ -102,18 +132,35 @@ void launch_grad(const ipo_logits* in, const Call& call, const RowStatsPlan& pla
   const float* lse2 = scratch.at<float>(plan.row_lse2);
   const float* logp = scratch.at<float>(plan.row_logp);
   if (vec)
-    grad_kernel<DT, true, 4><<<grid, kThreads, 0, stream>>>(in->data, out->grad, labels, list, listed, splits,
-                                                            sh.vocab, sh.seq_len, lse2, logp, coef, !zeroed);
+    grad_kernel<DT, true, true, 4><<<grid, kThreads, 0, stream>>>(in->data, out->grad, labels, list, listed, splits,
+                                                                  sh.vocab, sh.seq_len, lse2, logp, coef, !zeroed);
+  else if (same_phase)
+    grad_kernel<DT, true, false, 4><<<grid, kThreads, 0, stream>>>(in->data, out->grad, labels, list, listed,
+                                                                   splits, sh.vocab, sh.seq_len, lse2, logp, coef,
+                                                                   !zeroed);
   else
-    grad_kernel<DT, false, 8><<<grid, kThreads, 0, stream>>>(in->data, out->grad, labels, list, listed, splits,
-                                                             sh.vocab, sh.seq_len, lse2, logp, coef, !zeroed);
+    grad_kernel<DT, false, true, 8><<<grid, kThreads, 0, stream>>>(in->data, out->grad, labels, list, listed,
+                                                                   splits, sh.vocab, sh.seq_len, lse2, logp, coef,
+                                                                   !zeroed);
 }
 
 int32_t dpo_loss(const ipo_logits* in, const float* ref_logps, const ipo_dpo_options* options, ipo_dpo_outputs* out,
                  cudaStream_t stream, ipo_error* err) {
   DeviceScope scope;
   Call call;
+  // Checks that need no device first, so that they hold (and are testable) without a driver.
+  if (int32_t s = ipo::validate_shape(in, &call.shape, err)) return s;
+  if (int32_t s = check_grad_buffer(in, call.shape, out, err)) return s;
   if (int32_t s = prepare_call(in, stream, &scope, &call, err)) return s;
+  // Host arrays are read or written by the host below: a device pointer there is refused, not touched.
+  if (int32_t s = host_memory(ref_logps, "refLogps", err)) return s;
+  if (out) {
+    const struct { const void* ptr; const char* name; } host_outputs[] = {
+        {out->chosen_logps, "chosenLogps"}, {out->rejected_logps, "rejectedLogps"},
+        {out->chosen_rewards, "chosenRewards"}, {out->rejected_rewards, "rejectedRewards"}, {out->margins, "margins"}};
+    for (const auto& o : host_outputs)
+      if (int32_t s = host_memory(o.ptr, o.name, err)) return s;
+  }
   if (int32_t s = ipo::validate_dpo(call.shape, call.scored, ref_logps, options, out, err)) return s;
   const ipo::Shape& sh = call.shape;
   if (out->grad) {

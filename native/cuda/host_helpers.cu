@@ -31,7 +31,7 @@ int32_t classify(const void* ptr, const char* argument, Memory* kind, int* devic
   }
   if (e != cudaSuccess) return fail_cuda(err, e, "cudaPointerGetAttributes");
   if (a.type == cudaMemoryTypeDevice || a.type == cudaMemoryTypeManaged) {
-    *kind = Memory::Device;
+    *kind = a.type == cudaMemoryTypeDevice ? Memory::Device : Memory::Managed;
     *device = a.device;
   } else {
     *kind = Memory::Host;
@@ -44,10 +44,42 @@ int32_t classify(const void* ptr, const char* argument, Memory* kind, int* devic
 int32_t device_of(const void* ptr, const char* argument, size_t align, int* device, ipo_error* err) {
   Memory kind;
   if (int32_t s = classify(ptr, argument, &kind, device, err)) return s;
-  if (kind != Memory::Device)
+  if (kind == Memory::Host)
     return ipo::fail(err, IPO_ERR_TYPE, argument, "%s must be a CUDA device pointer (got host memory)", argument);
   if (reinterpret_cast<uintptr_t>(ptr) % align != 0)
     return ipo::fail(err, IPO_ERR_TYPE, argument, "%s must be aligned to %zu bytes (its element size)", argument, align);
+  return ipo::ok(err);
+}
+
+int32_t host_memory(const void* ptr, const char* argument, ipo_error* err) {
+  if (!ptr) return ipo::ok(err);
+  Memory kind;
+  int device = -1;
+  if (int32_t s = classify(ptr, argument, &kind, &device, err)) return s;
+  if (kind == Memory::Device)
+    return ipo::fail(err, IPO_ERR_TYPE, argument, "%s must be host memory (got a pointer into CUDA device %d memory)", argument,
+                     device);
+  return ipo::ok(err);
+}
+
+int32_t check_grad_buffer(const ipo_logits* in, const ipo::Shape& shape, const ipo_dpo_outputs* out, ipo_error* err) {
+  if (!out || !out->grad) return ipo::ok(err);
+  const uintptr_t bytes = (uintptr_t)shape.elements * (uintptr_t)shape.elem_bytes;
+  const uintptr_t g = reinterpret_cast<uintptr_t>(out->grad), x = reinterpret_cast<uintptr_t>(in->data);
+  if (g == x) {
+    if (out->grad_is_zeroed)
+      return ipo::fail(err, IPO_ERR_TYPE, "gradIsZeroed",
+                       "gradIsZeroed cannot be set for an in-place gradient: the buffer holds the logits, not zeros");
+    return ipo::ok(err);
+  }
+  // [g, g + bytes) and [x, x + bytes) intersect unless one ends before the other begins; the
+  // comparisons avoid g + bytes, which could wrap for a bogus address.
+  const bool disjoint = g > x ? g - x >= bytes : x - g >= bytes;
+  if (!disjoint)
+    return ipo::fail(err, IPO_ERR_TYPE, "grad",
+                     "grad overlaps the logits without being the same buffer (grad - logits = %lld bytes, buffer %llu bytes): "
+                     "pass the logits themselves for an in-place gradient, or a separate buffer",
+                     (long long)(g > x ? (long long)(g - x) : -(long long)(x - g)), (unsigned long long)bytes);
   return ipo::ok(err);
 }
 

@@ -20,13 +20,23 @@ namespace ipo_cuda {
 // IPO_ERR_UNAVAILABLE for "no driver / no device", IPO_ERR_RUNTIME otherwise; `what` names the step.
 int32_t fail_cuda(ipo_error* err, cudaError_t code, const char* what);
 
-// Where a pointer lives, as far as this path cares.
-enum class Memory { Host, Device };
+// Where a pointer lives, as far as this path cares. Managed memory is reachable from both sides.
+enum class Memory { Host, Device, Managed };
 
 // Checks that `ptr` is device (or managed) memory, aligned to `align` bytes, and reports its device.
 int32_t device_of(const void* ptr, const char* argument, size_t align, int* device, ipo_error* err);
-// Host or device; for device memory also its device.
+// Checks that `ptr` is memory the host may read and write (pageable, pinned or managed); null passes
+// (the caller decides whether null is allowed). A device pointer is refused, not dereferenced.
+// Without a driver no device memory can exist, but the answer cannot be had either: the check then
+// fails with IPO_ERR_UNAVAILABLE (as every other call does), so nothing is touched.
+int32_t host_memory(const void* ptr, const char* argument, ipo_error* err);
+// Host, device or managed; for device and managed memory also its device.
 int32_t classify(const void* ptr, const char* argument, Memory* kind, int* device, ipo_error* err);
+
+// The checks of a gradient buffer that need no device (pure address arithmetic), run before any CUDA
+// call: the buffer is the logits (in place) or does not overlap them at all, and grad_is_zeroed is
+// not claimed for the logits themselves.
+int32_t check_grad_buffer(const ipo_logits* in, const ipo::Shape& shape, const ipo_dpo_outputs* out, ipo_error* err);
 
 // Makes `device` current and restores the previous one when it goes out of scope.
 class DeviceScope {

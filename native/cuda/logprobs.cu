@@ -15,6 +15,7 @@ int32_t gather(const ipo_logits* in, float* out, bool per_token, cudaStream_t st
   if (int32_t s = ipo::validate_shape(in, &call.shape, err)) return s;
   if (!out) return ipo::fail(err, IPO_ERR_TYPE, "out", "the output array must not be null");
   if (int32_t s = prepare_call(in, stream, &scope, &call, err)) return s;
+  if (int32_t s = host_memory(out, "out", err)) return s;
   Scratch scratch(stream);
   RowStatsPlan plan;
   plan_row_stats(call, per_token, &scratch, &plan);

@@ -3,6 +3,7 @@
 #include <climits>
 
 #include "cuda/device_helpers.cuh"
+#include "cuda/row_layout.h"
 
 namespace ipo_cuda {
 namespace {
@@ -11,27 +12,44 @@ constexpr int kThreads = 256;
 
 // One block per (scored row, split): one streaming read of the part, online max / sum in base 2.
 // Per element: one max, one FFMA, one ex2, one add; one rescale per Unroll * N elements.
-template <int DT, bool Vec, int Unroll>
+// RowAligned: every row starts on a 16-byte boundary and holds whole units (vocab * elem_bytes % 16
+// == 0, aligned base). Otherwise each row is split as in row_layout.h: 16-byte units for the aligned
+// body, and its few head and tail elements one per thread in split 0, folded into that thread's
+// state before the body (so rows of V = 32001 or 151669 in bf16 still move 16 bytes per load).
+template <int DT, bool RowAligned, int Unroll>
 __global__ void __launch_bounds__(kThreads) row_partials_kernel(const void* __restrict__ logits,
                                                                 const int64_t* __restrict__ scored_rows,
                                                                 int64_t items, int splits, int64_t vocab,
                                                                 Partial* __restrict__ partials) {
-  using A = Access<DT, Vec>;
+  using A = Access<DT, true>;
+  using S = Access<DT, false>;
+  constexpr int kBytes = 16 / A::N;
   __shared__ Lse2 scratch[32];
-  const int64_t units = vocab / A::N;  // exact: Vec is used only when vocab * elem_bytes % 16 == 0
   for (int64_t item = blockIdx.x; item < items; item += gridDim.x) {
     const int64_t k = item / splits;
     const int split = (int)(item % splits);
-    const int64_t row_base = scored_rows[k] * units;
-    const int64_t begin = units * split / splits, end = units * (split + 1) / splits;
+    const int64_t row = scored_rows[k];
+    const char* row_start = static_cast<const char*>(logits) + row * vocab * kBytes;
+    const RowLayout lay = RowAligned ? RowLayout{0, vocab / A::N, vocab}
+                                     : row_layout(reinterpret_cast<uintptr_t>(row_start), vocab, kBytes, A::N);
+    const void* body = row_start + lay.head * kBytes;  // 16-byte aligned
+    const int64_t begin = lay.units * split / splits, end = lay.units * (split + 1) / splits;
     Lse2 st = lse2_empty();
     uint32_t bad = 0;
+    if (!RowAligned && split == 0) {
+      const int64_t e = scalar_element(lay, vocab, threadIdx.x);
+      if (e >= 0) {
+        float v[1];
+        S::widen(S::load(row_start, e), v, bad);
+        st = Lse2{v[0] * kLog2e, 1.0f};  // one element: 2^(y - y) = 1
+      }
+    }
     for (int64_t i = begin + threadIdx.x; i < end; i += (int64_t)kThreads * Unroll) {
       typename A::Raw raw[Unroll];
 #pragma unroll
       for (int u = 0; u < Unroll; ++u) {
         const int64_t j = i + (int64_t)u * kThreads;
-        raw[u] = j < end ? A::load(logits, row_base + j) : typename A::Raw{};
+        raw[u] = j < end ? A::load(body, j) : typename A::Raw{};
       }
       float v[Unroll][A::N];
       float chunk_max = -INFINITY;
@@ -108,8 +126,8 @@ void launch_phase1(const ipo_logits* in, const Call& call, const RowStatsPlan& p
     if (call.vector_ok)
       row_partials_kernel<DT, true, 4><<<grid, kThreads, 0, stream>>>(in->data, rows, items, plan.splits,
                                                                      call.shape.vocab, partials);
-    else
-      row_partials_kernel<DT, false, 8><<<grid, kThreads, 0, stream>>>(in->data, rows, items, plan.splits,
+    else  // rows not 16-byte aligned (e.g. V = 32001 or 151669 in bf16): aligned body, scalar head and tail
+      row_partials_kernel<DT, false, 4><<<grid, kThreads, 0, stream>>>(in->data, rows, items, plan.splits,
                                                                       call.shape.vocab, partials);
   }
   sequence_finalize_kernel<DT><<<(unsigned)call.shape.sequences, kThreads, 0, stream>>>(
@@ -124,7 +142,8 @@ void launch_phase1(const ipo_logits* in, const Call& call, const RowStatsPlan& p
 void plan_row_stats(const Call& call, bool tokens, Scratch* scratch, RowStatsPlan* plan) {
   const ipo::Shape& sh = call.shape;
   const int64_t n = (int64_t)call.scored.rows.size();
-  const int64_t units = call.vector_ok ? sh.vocab * sh.elem_bytes / 16 : sh.vocab;
+  // Both row layouts move 16-byte units (all but at most 14 head and tail elements of a row).
+  const int64_t units = sh.vocab * sh.elem_bytes / 16 > 0 ? sh.vocab * sh.elem_bytes / 16 : 1;
   // Each split keeps every thread of the block busy for a few iterations.
   plan->splits = splits_for(n, units, call.device, (int64_t)kThreads * 4);
   plan->tokens = tokens;

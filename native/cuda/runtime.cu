@@ -141,6 +141,27 @@ extern "C" int32_t ipo_cuda_memset_zero(void* ptr, size_t bytes, void* stream, i
   return ipo::ok(err);
 }
 
+extern "C" int32_t ipo_cuda_pointer_device(const void* ptr, int32_t* device, ipo_error* err) {
+  if (!device) return ipo::fail(err, IPO_ERR_TYPE, "device", "device must not be null");
+  *device = -1;
+  if (!ptr) return ipo::fail(err, IPO_ERR_TYPE, "ptr", "ptr must not be null");
+  int d = -1;
+  if (int32_t s = ipo_cuda::device_of(ptr, "ptr", 1, &d, err)) return s;
+  *device = d;
+  return ipo::ok(err);
+}
+
+extern "C" int32_t ipo_cuda_stream_synchronize_device(int32_t device, void* stream, ipo_error* err) {
+  if (device < 0) return ipo_cuda_stream_synchronize(stream, err);
+  int32_t n = 0;
+  if (int32_t s = ipo_cuda_device_count(&n, err)) return s;
+  if (device >= n) return ipo::fail(err, IPO_ERR_RANGE, "device", "device must be in [0, %d) (got %d)", n, device);
+  // The legacy default stream (NULL) and the per-thread one are per device: wait on `device`'s.
+  ipo_cuda::DeviceScope scope;
+  if (int32_t s = scope.enter(device, err)) return s;
+  return ipo_cuda_stream_synchronize(stream, err);
+}
+
 extern "C" int32_t ipo_cuda_stream_synchronize(void* stream, ipo_error* err) {
   const cudaError_t e = cudaStreamSynchronize(static_cast<cudaStream_t>(stream));
   if (e != cudaSuccess) return fail_cuda(err, e, "cudaStreamSynchronize");

@@ -59,13 +59,27 @@ IPO_API int32_t ipo_cuda_free(void* ptr, ipo_error* err);
  * enqueued on stream (host memory must then stay valid until the stream reaches it). */
 IPO_API int32_t ipo_cuda_memcpy(void* dst, const void* src, size_t bytes, int32_t kind, void* stream, ipo_error* err);
 IPO_API int32_t ipo_cuda_memset_zero(void* ptr, size_t bytes, void* stream, ipo_error* err);
+/* Waits for `stream` on the current device (NULL: the current device's legacy default stream). */
 IPO_API int32_t ipo_cuda_stream_synchronize(void* stream, ipo_error* err);
+/* Waits for `stream` with `device` made current for the call (and restored): what to call after an
+ * operation on logits of `device`, since the legacy default stream (NULL) is one per device.
+ * device < 0: the current device. */
+IPO_API int32_t ipo_cuda_stream_synchronize_device(int32_t device, void* stream, ipo_error* err);
+/* The device that owns `ptr`; IPO_ERR_TYPE (argument "ptr") for host memory. */
+IPO_API int32_t ipo_cuda_pointer_device(const void* ptr, int32_t* device, ipo_error* err);
 
-/* The operations of ipo.h on device logits (see the conventions above). `out` is host memory. */
+/* The operations of ipo.h on device logits (see the conventions above). `out` is host memory: a
+ * device pointer there fails with IPO_ERR_TYPE naming "out" (cudaPointerGetAttributes tells them
+ * apart; without a driver every call fails with IPO_ERR_UNAVAILABLE before touching any pointer). */
 IPO_API int32_t ipo_cuda_token_logprobs(const ipo_logits* in, float* out, void* stream, ipo_error* err);
 IPO_API int32_t ipo_cuda_sequence_logprobs(const ipo_logits* in, float* out, void* stream, ipo_error* err);
-/* ref_logps and the per-pair arrays of out are host memory; out->grad is device memory (may equal
- * in->data: in place). options->threads is ignored. */
+/* ref_logps and the per-pair arrays of out are host memory (a device pointer fails with IPO_ERR_TYPE
+ * naming it: refLogps, chosenLogps, rejectedLogps, chosenRewards, rejectedRewards, margins);
+ * out->grad is device memory of the logits' device: either in->data itself (in place) or a buffer
+ * that does not overlap the logits (partial overlap: IPO_ERR_TYPE, "grad"). out->grad_is_zeroed
+ * says the caller's buffer is all zeros, so unscored rows are not written; it is refused for an
+ * in-place gradient (IPO_ERR_TYPE, "gradIsZeroed"). These two checks need no device and come first.
+ * options->threads is ignored. */
 IPO_API int32_t ipo_cuda_dpo_loss(const ipo_logits* in, const float* ref_logps, const ipo_dpo_options* options,
                                   ipo_dpo_outputs* out, void* stream, ipo_error* err);
 

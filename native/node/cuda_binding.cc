@@ -48,6 +48,13 @@ double integer_arg(Napi::Env env, Napi::Value v, const std::string& name, double
   return d;
 }
 
+// A device ordinal: an integer in [0, 2^31).
+int32_t device_arg(Napi::Env env, Napi::Value v) {
+  const double d = integer_arg(env, v, "device", 0);
+  if (d > 2147483647.0) throw_range(env, "device must be < 2^31 (got " + v.ToString().Utf8Value() + ")");
+  return (int32_t)d;
+}
+
 double number_option(Napi::Env env, Napi::Object o, const char* name, double fallback) {
   Napi::Value v = o.Get(name);
   if (v.IsUndefined()) return fallback;
@@ -138,7 +145,7 @@ Napi::Value Devices(const Napi::CallbackInfo& info) {
 // cudaMalloc(device, bytes, zeroed) -> bigint
 Napi::Value Malloc(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  const int32_t device = (int32_t)integer_arg(env, info[0], "device", 0);
+  const int32_t device = device_arg(env, info[0]);
   const double bytes = integer_arg(env, info[1], "bytes", 1);
   if (!info[2].IsBoolean()) throw_type(env, "zeroed must be a boolean");
   void* ptr = nullptr;
@@ -197,11 +204,13 @@ Napi::Value Zero(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// synchronize(stream?, device?): the legacy default stream is one per device, so the device says whose.
 Napi::Value Synchronize(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   void* stream = stream_arg(env, info[0]);
+  const int32_t device = info[1].IsUndefined() ? -1 : device_arg(env, info[1]);
   ipo_error err{};
-  check(env, ipo_cuda_stream_synchronize(stream, &err), err);
+  check(env, ipo_cuda_stream_synchronize_device(device, stream, &err), err);
   return env.Undefined();
 }
 
@@ -279,7 +288,13 @@ Napi::Value DpoLoss(const Napi::CallbackInfo& info) {
 
   ipo_error err{};
   check(env, ipo_cuda_dpo_loss(&p.logits, ref_logps.Data(), &options, &out, stream, &err), err);
-  if (out.grad) check(env, ipo_cuda_stream_synchronize(stream, &err), err);
+  if (out.grad) {
+    // Wait on the logits' device, not the current one: with the legacy default stream (and with
+    // several GPUs) the current device's stream is not the one the gradient was written on.
+    int32_t device = -1;
+    check(env, ipo_cuda_pointer_device(p.logits.data, &device, &err), err);
+    check(env, ipo_cuda_stream_synchronize_device(device, stream, &err), err);
+  }
 
   Napi::Object r = Napi::Object::New(env);
   r.Set("loss", Napi::Number::New(env, out.loss));

@@ -80,6 +80,8 @@ class Ipo:
             "ipo_cuda_memcpy": [C.c_void_p, C.c_void_p, C.c_size_t, C.c_int32, C.c_void_p, P(Error)],
             "ipo_cuda_memset_zero": [C.c_void_p, C.c_size_t, C.c_void_p, P(Error)],
             "ipo_cuda_stream_synchronize": [C.c_void_p, P(Error)],
+            "ipo_cuda_stream_synchronize_device": [C.c_int32, C.c_void_p, P(Error)],
+            "ipo_cuda_pointer_device": [C.c_void_p, P(C.c_int32), P(Error)],
             "ipo_cuda_token_logprobs": [P(Logits), C.c_void_p, C.c_void_p, P(Error)],
             "ipo_cuda_sequence_logprobs": [P(Logits), C.c_void_p, C.c_void_p, P(Error)],
             "ipo_cuda_dpo_loss": [P(Logits), C.c_void_p, P(DpoOptions), P(DpoOutputs), C.c_void_p, P(Error)],

@@ -5,9 +5,13 @@
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cuda, cudaAddonCandidates, cudaDpoLoss, DeviceTensor, isDeviceInput } from '../../lib/loss/cuda.js';
+import { loadBinary } from '../../lib/loss/native.js';
 
 const hasGpuNode = existsSync('/dev/nvidiactl') || existsSync('/dev/nvidia0');
-const addonBuilt = cudaAddonCandidates().some((p) => existsSync(p));
+const builtAddon = cudaAddonCandidates().find((p) => existsSync(p));
+const addonBuilt = builtAddon !== undefined;
+// scripts/ci-cuda.sh builds the addon first and sets this: there a missing build fails, never skips.
+if (!addonBuilt && process.env.IPO_REQUIRE_CUDA_ADDON === '1') throw new Error(`the CUDA addon is not built (looked in ${cudaAddonCandidates().join(', ')})`);
 
 describe('cuda.status() without a GPU', () => {
   it('answers without throwing, and the answer agrees with this machine', () => {
@@ -86,7 +90,7 @@ describe('argument checks before any device call', () => {
     expect(() => logits.pointer).toThrow(/freed/);
   });
 
-  it('a well-formed call on borrowed memory reaches the native layer, which reports the missing device', () => {
+  it('a well-formed call on borrowed memory is refused with the reason no device is usable', () => {
     if (cuda.available()) return; // on a GPU machine this pointer is not real memory: nothing to call
     const logits = cuda.fromPointer(0x7f0000001000n, 2 * 3 * 5, 'float32');
     let caught: unknown;
@@ -96,5 +100,58 @@ describe('argument checks before any device call', () => {
       caught = err;
     }
     expect((caught as { code?: string }).code).toBe('IPO_ERR_UNAVAILABLE');
+  });
+});
+
+// The C ABI's own checks, reached through the CUDA build's binding directly (the loader's loadBinary,
+// so the same copy the package would use). The checks that need no device run before any CUDA call
+// and hold without a driver; those that ask the driver (host or device memory) fail cleanly without one.
+describe.runIf(addonBuilt && !hasGpuNode)('C ABI argument checks without a device (issue 16, item 5)', () => {
+  type Native = {
+    dpoLoss(i: object, o: object, s?: bigint): unknown;
+    tokenLogprobs(i: object, s?: bigint): unknown;
+    synchronize(s?: bigint, d?: number): void;
+  };
+  const native = () => loadBinary(builtAddon!).binding!.cuda as unknown as Native;
+  const logits = 0x7f0000001000n; // never dereferenced: every refusal below comes before any access
+  const bytes = 2n * 3n * 5n * 4n; // 2 sequences x 3 positions x vocab 5, float32
+  const input = { logits, dtype: 'float32', sequences: 2, seqLen: 3, vocab: 5, labels: new Int32Array([0, 1, 2, 3, 4, 0]), refLogps: new Float32Array(2) };
+  const refusal = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return err as Error & { code?: string; argument?: string };
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('refuses gradIsZeroed for an in-place gradient, naming gradIsZeroed', () => {
+    const err = refusal(() => native().dpoLoss(input, { grad: logits, gradIsZeroed: true }));
+    expect(err.code).toBe('IPO_ERR_TYPE');
+    expect(err.argument).toBe('gradIsZeroed');
+    expect(err.message).toMatch(/in-place gradient/);
+  });
+
+  it('refuses a gradient buffer that partly overlaps the logits, on either side, naming grad', () => {
+    for (const grad of [logits + 4n, logits + bytes - 4n, logits - bytes + 4n]) {
+      const err = refusal(() => native().dpoLoss(input, { grad }));
+      expect(err.code, String(grad - logits)).toBe('IPO_ERR_TYPE');
+      expect(err.argument).toBe('grad');
+      expect(err.message).toMatch(/overlaps the logits/);
+    }
+  });
+
+  it('lets a disjoint or identical buffer through to the device checks, which report that there is no driver', () => {
+    for (const [grad, zeroed] of [[logits + bytes, true], [logits - bytes, false], [logits, false]] as const) {
+      const err = refusal(() => native().dpoLoss(input, { grad, gradIsZeroed: zeroed }));
+      expect(err.code, String(grad - logits)).toBe('IPO_ERR_UNAVAILABLE');
+    }
+    expect(refusal(() => native().tokenLogprobs(input)).code).toBe('IPO_ERR_UNAVAILABLE');
+  });
+
+  it('synchronize on a named device reports the missing driver; a bad device is named', () => {
+    expect(refusal(() => native().synchronize(undefined, 0)).code).toBe('IPO_ERR_UNAVAILABLE');
+    expect(refusal(() => native().synchronize(undefined, -1)).message).toMatch(/device must be an integer >= 0/);
+    expect(refusal(() => native().synchronize(undefined, 2 ** 40)).message).toMatch(/device must be < 2\^31/);
   });
 });
