@@ -8,6 +8,7 @@
  * With the refusal check on (default) a prompt is skipped when the chosen answer itself refuses or the
  * rejected one does not (lib/intervene/refusal.ts): such a pair would teach nothing or the opposite.
  */
+import { probeEndpoints } from '../model/probe.js';
 import type { PromptRow } from '../data/prompts.js';
 import type { ModelClient } from '../model/types.js';
 import { joinTrace, parseTrace, THINK_OPEN } from '../model/reasoning.js';
@@ -41,6 +42,7 @@ export function sideText(raw: string): string {
 }
 
 export async function runBenign(options: BenignRunOptions): Promise<RunSummary> {
+  await probeEndpoints({ policy: options.policy, refusal: options.refusal.kind === 'model' ? options.refusal.client : undefined });
   const started = Date.now();
   const store = openPairStore(options);
   const pending = options.prompts.filter((p) => !store.isDone(p.id, 'benign'));

@@ -105,11 +105,13 @@ export interface JudgeDetectorOptions {
  * restating the format; after maxAttempts it throws DetectorError (the prompt is then reported as
  * failed, not as safe: a broken judge must not silently drop data).
  */
-export function judgeDetector(client: ModelClient, options: JudgeDetectorOptions = {}): CueDetector & { malformedAnswers: number } {
+export function judgeDetector(client: ModelClient, options: JudgeDetectorOptions = {}): CueDetector & { malformedAnswers: number; readonly client: ModelClient } {
   const maxAttempts = options.maxAttempts ?? 3;
   let useSchema = options.jsonSchema ?? true;
   const state = {
     name: `${options.role ?? 'judge'}:${client.model}`,
+    /** The judge's endpoint, for the probe before a run (lib/model/probe.ts). */
+    client,
     malformedAnswers: 0,
     async detect(input: DetectionInput): Promise<number> {
       if (input.sentences.length < 2) return 0;

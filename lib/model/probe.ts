@@ -30,3 +30,18 @@ export async function probeEndpoint(client: ModelClient, role = 'model'): Promis
     throw err;
   }
 }
+
+/**
+ * Probes every endpoint a run uses, in order, before it starts: `roles` maps a role name to a client,
+ * or to anything holding one as `.client` (an LLM judge or detector); other values (offline judges,
+ * undefined) are passed over, and a client used under two roles is probed once.
+ */
+export async function probeEndpoints(roles: Record<string, unknown>): Promise<void> {
+  const seen = new Set<ModelClient>();
+  for (const [role, value] of Object.entries(roles)) {
+    const candidate = (value && typeof value === 'object' && 'client' in value ? (value as { client: unknown }).client : value) as ModelClient | undefined;
+    if (!candidate || typeof candidate !== 'object' || seen.has(candidate)) continue;
+    seen.add(candidate);
+    await probeEndpoint(candidate, role);
+  }
+}
