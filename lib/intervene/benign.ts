@@ -16,7 +16,7 @@ import { describeError } from '../model/retry.js';
 import { type CallCache, cacheKey, fnv1a } from './cache.js';
 import { type IpoPair, type PairSampling } from './pairs.js';
 import { requestSeed, rollout } from './algorithm.js';
-import { looksLikeRefusal } from './refusal.js';
+import { looksLikeRefusal } from '../text/refusal.js';
 import { openPairStore, type StoreOptions } from './store.js';
 import { ProgressBar } from './progress.js';
 import { runPool } from './pool.js';
