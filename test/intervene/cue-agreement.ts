@@ -47,8 +47,8 @@ export async function agreement(detector: CueDetector, traces: readonly Labelled
   return a;
 }
 
-export const STAR1_PATH = '/work/shared/datasets/star1_STAR-1.json';
-export const STAR1_SHIPPED = new URL('../../data/benchmarks/star1_STAR-1.json', import.meta.url);
+/** The STAR-1 copy shipped under data/benchmarks (the same bytes as /work/shared/datasets/star1_STAR-1.json). */
+export const STAR1_PATH = new URL('../../data/benchmarks/star1_STAR-1.json', import.meta.url);
 
 /** The reasoning of each STAR-1 row (the text between <think> and </think>). */
 export function star1Reasonings(path: string | URL): Array<{ id: string; reasoning: string }> {
