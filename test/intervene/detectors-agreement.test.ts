@@ -15,7 +15,7 @@ const star1 = star1Reasonings(STAR1_PATH);
 describe('the labelled cue traces', () => {
   it('are well formed: unique ids, both splits, labels that point at the hand-marked sentence', () => {
     expect(new Set(traces.map((t) => t.id)).size).toBe(traces.length);
-    expect(traces.length).toBeGreaterThanOrEqual(150);
+    expect(traces.length).toBe(215);
     for (const t of traces) {
       const sentences = splitSentences(t.reasoning).map((s) => s.text);
       if (t.cue === 0) expect(t.cueSentence, t.id).toBeUndefined();
@@ -38,10 +38,10 @@ describe('lexical detector agreement', () => {
     expect(a.exact, JSON.stringify(a)).toBeGreaterThanOrEqual(39);
   });
 
-  it('development split: at least 109 of 112 exact, no false cue', async () => {
+  it('development split: at least 163 of 172 exact, no false cue', async () => {
     const a = await agreement(lexicalDetector, traces.filter((t) => t.split === 'dev'));
     expect(a.falseCues).toEqual([]);
-    expect(a.exact, JSON.stringify(a)).toBeGreaterThanOrEqual(109);
+    expect(a.exact, JSON.stringify(a)).toBeGreaterThanOrEqual(163);
   });
 
   it('STAR-1: at most 1 of the first 200 safe traces flagged (untuned), at most 3 of all 1000', async () => {
