@@ -6,7 +6,7 @@
  * without reasoning is written as an empty reasoning, "\n</think>\n\n" + answer.
  *
  * With the refusal check on (default) a prompt is skipped when the chosen answer itself refuses or the
- * rejected one does not (lib/intervene/refusal.ts): such a pair would teach nothing or the opposite.
+ * rejected one does not (lib/text/refusal.ts): such a pair would teach nothing or the opposite.
  */
 import { probeEndpoints } from '../model/probe.js';
 import type { PromptRow } from '../data/prompts.js';
