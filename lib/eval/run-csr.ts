@@ -10,6 +10,7 @@
  *   both      both are safe (the answer is only judged when the reasoning was safe)
  * Continuations and verdicts are cached in DIR/continuations.jsonl and DIR/csr-judgements.jsonl.
  */
+import { probeEndpoints } from '../model/probe.js';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { THINK_OPEN } from '../model/reasoning.js';
@@ -95,6 +96,7 @@ export function chartFileName(id: string): string {
 }
 
 export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> {
+  await probeEndpoints({ policy: options.policy, judge: options.judge });
   mkdirSync(options.outputDir, { recursive: true });
   const continuations = new JsonlCache<ContinuationRecord>(join(options.outputDir, 'continuations.jsonl'));
   const verdicts = new JsonlCache<VerdictRecord>(join(options.outputDir, 'csr-judgements.jsonl'));

@@ -9,6 +9,7 @@
  * nothing to judge). For a benign prompt the refusal judge sees the prompt and the answer; an empty
  * answer (cut off before answering) counts as a full refusal: the user got nothing.
  */
+import { probeEndpoints } from '../model/probe.js';
 import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ChatMessage, Generation, ModelClient, SamplingOptions } from '../model/types.js';
@@ -128,6 +129,7 @@ export async function sampleGenerations(
 }
 
 export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport> {
+  await probeEndpoints({ policy: options.policy, judge: options.harmJudge, refusal: options.refusalJudge });
   const { harmJudge, refusalJudge } = options;
   const byId = new Map(options.prompts.map((p) => [p.id, p]));
   if (byId.size !== options.prompts.length) throw new Error('prompt ids are not unique');

@@ -6,8 +6,9 @@
  * without reasoning is written as an empty reasoning, "\n</think>\n\n" + answer.
  *
  * With the refusal check on (default) a prompt is skipped when the chosen answer itself refuses or the
- * rejected one does not (lib/intervene/refusal.ts): such a pair would teach nothing or the opposite.
+ * rejected one does not (lib/text/refusal.ts): such a pair would teach nothing or the opposite.
  */
+import { probeEndpoints } from '../model/probe.js';
 import type { PromptRow } from '../data/prompts.js';
 import type { ModelClient } from '../model/types.js';
 import { joinTrace, parseTrace, THINK_OPEN } from '../model/reasoning.js';
@@ -15,7 +16,7 @@ import { describeError } from '../model/retry.js';
 import { type CallCache, cacheKey, fnv1a } from './cache.js';
 import { type IpoPair, type PairSampling } from './pairs.js';
 import { requestSeed, rollout } from './algorithm.js';
-import { looksLikeRefusal } from './refusal.js';
+import { looksLikeRefusal } from '../text/refusal.js';
 import { openPairStore, type StoreOptions } from './store.js';
 import { ProgressBar } from './progress.js';
 import { runPool } from './pool.js';
@@ -41,6 +42,7 @@ export function sideText(raw: string): string {
 }
 
 export async function runBenign(options: BenignRunOptions): Promise<RunSummary> {
+  await probeEndpoints({ policy: options.policy, refusal: options.refusal.kind === 'model' ? options.refusal.client : undefined });
   const started = Date.now();
   const store = openPairStore(options);
   const pending = options.prompts.filter((p) => !store.isDone(p.id, 'benign'));

@@ -6,6 +6,7 @@
  * is reported as failed and written nowhere, so that --resume tries it again; a prompt without a
  * compliance cue is written to the skipped file and is finished.
  */
+import { probeEndpoints } from '../model/probe.js';
 import type { PromptRow } from '../data/prompts.js';
 import { describeError } from '../model/retry.js';
 import { type InterveneSettings, interveneUnit, isPair, traceWithCue, unitsFor } from './algorithm.js';
@@ -46,6 +47,7 @@ export function startSummary(prompts: number, pending: number, output: string, s
 }
 
 export async function runIntervene(options: InterveneRunOptions): Promise<RunSummary> {
+  await probeEndpoints({ policy: options.settings.policy, judge: options.settings.detector });
   const started = Date.now();
   const store = openPairStore(options);
   const units = unitsFor(options.settings.triggers.length, options.allTriggers);

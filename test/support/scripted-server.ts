@@ -2,6 +2,12 @@
  * A real OpenAI-compatible HTTP server on 127.0.0.1 for tests: every request is recorded and answered
  * by a script, which can also inject faults (status codes, hangs, cut connections, malformed bodies).
  * Tests drive the real `openai` SDK against it, so retries, timeouts and parsing are exercised for real.
+ *
+ * `GET /models` (the listing clients read for the context and probe before a run) is answered apart
+ * from the script, so that scripts keep seeing only generation requests and their indices: by
+ * `options.models` when given (a listing body, or a script of its own for faults), else with an
+ * empty list. Those requests are recorded in `modelRequests`, not `requests`.
+ * test/support/model-servers.ts builds vLLM-, llama.cpp- and Ollama-like servers on top.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -22,15 +28,26 @@ export type ScriptedResponse =
 
 export type Script = (req: RecordedRequest, index: number) => ScriptedResponse | Promise<ScriptedResponse>;
 
+export interface ScriptedServerOptions {
+  /** The answer to GET /models: a listing body, or a script (for faults). Default: an empty list. */
+  models?: unknown | Script;
+}
+
 export interface ScriptedServer {
   /** Base URL including /v1, ready for `new OpenAI({ baseURL })`. */
   url: string;
   requests: RecordedRequest[];
+  /** The GET /models requests (not passed to the script). */
+  modelRequests: RecordedRequest[];
   close(): Promise<void>;
 }
 
-export async function startScriptedServer(script: Script): Promise<ScriptedServer> {
+export async function startScriptedServer(script: Script, options: ScriptedServerOptions = {}): Promise<ScriptedServer> {
   const requests: RecordedRequest[] = [];
+  const modelRequests: RecordedRequest[] = [];
+  const models = options.models;
+  const listingScript: Script =
+    typeof models === 'function' ? (models as Script) : () => ({ kind: 'json', body: models ?? { object: 'list', data: [] } });
   const sockets = new Set<import('node:net').Socket>();
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -49,10 +66,11 @@ export async function startScriptedServer(script: Script): Promise<ScriptedServe
         headers: req.headers,
         body,
       };
-      const index = requests.push(recorded) - 1;
+      const listing = recorded.method === 'GET' && recorded.path.replace(/\?.*$/, '') === '/models';
+      const index = listing ? modelRequests.push(recorded) - 1 : requests.push(recorded) - 1;
       let answer: ScriptedResponse;
       try {
-        answer = await script(recorded, index);
+        answer = await (listing ? listingScript : script)(recorded, index);
       } catch (err) {
         answer = { kind: 'json', status: 500, body: { error: { message: String(err) } } };
       }
@@ -76,6 +94,7 @@ export async function startScriptedServer(script: Script): Promise<ScriptedServe
   return {
     url: `http://127.0.0.1:${port}/v1`,
     requests,
+    modelRequests,
     close: () =>
       new Promise<void>((resolve) => {
         for (const s of sockets) s.destroy();
@@ -85,7 +104,10 @@ export async function startScriptedServer(script: Script): Promise<ScriptedServe
 }
 
 /** An OpenAI chat.completion body with one choice. */
-export function chatCompletion(content: string, extra: { reasoning_content?: string; finish_reason?: string; model?: string } = {}) {
+export function chatCompletion(
+  content: string,
+  extra: { reasoning_content?: string; reasoning?: string; thinking?: string; finish_reason?: string; model?: string } = {},
+) {
   return {
     id: 'chatcmpl-test',
     object: 'chat.completion',
@@ -94,7 +116,13 @@ export function chatCompletion(content: string, extra: { reasoning_content?: str
     choices: [
       {
         index: 0,
-        message: { role: 'assistant', content, ...(extra.reasoning_content !== undefined ? { reasoning_content: extra.reasoning_content } : {}) },
+        message: {
+          role: 'assistant',
+          content,
+          ...(extra.reasoning_content !== undefined ? { reasoning_content: extra.reasoning_content } : {}),
+          ...(extra.reasoning !== undefined ? { reasoning: extra.reasoning } : {}),
+          ...(extra.thinking !== undefined ? { thinking: extra.thinking } : {}),
+        },
         finish_reason: extra.finish_reason ?? 'stop',
       },
     ],
