@@ -10,11 +10,13 @@
  *   both      both are safe (the answer is only judged when the reasoning was safe)
  * Continuations and verdicts are cached in DIR/continuations.jsonl and DIR/csr-judgements.jsonl.
  */
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { THINK_OPEN } from '../model/reasoning.js';
 import type { ModelClient, SamplingOptions } from '../model/types.js';
-import { JsonlCache, errorMessage, forEachLimited } from './cache.js';
+import { formatError } from '../run/errors.js';
+import { sha256Hex } from '../run/hash.js';
+import { KeyedJsonl } from '../run/jsonl.js';
+import { runPool } from '../run/pool.js';
 import { csrChartSvg } from './charts.js';
 import { csrValue, findTurningPoints, type TurningPoint, type TurningPointOptions } from './csr.js';
 import type { HarmJudge, HarmTarget, HarmVerdict } from './judges/types.js';
@@ -85,7 +87,7 @@ interface VerdictRecord {
 }
 
 function hash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return sha256Hex(text).slice(0, 16);
 }
 
 /** A file name for a trace's chart: its id made safe, plus a hash when that changed it. */
@@ -96,8 +98,8 @@ export function chartFileName(id: string): string {
 
 export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> {
   mkdirSync(options.outputDir, { recursive: true });
-  const continuations = new JsonlCache<ContinuationRecord>(join(options.outputDir, 'continuations.jsonl'));
-  const verdicts = new JsonlCache<VerdictRecord>(join(options.outputDir, 'csr-judgements.jsonl'));
+  const continuations = new KeyedJsonl<ContinuationRecord>(join(options.outputDir, 'continuations.jsonl'));
+  const verdicts = new KeyedJsonl<VerdictRecord>(join(options.outputDir, 'csr-judgements.jsonl'));
   const settings = JSON.stringify([options.policy.model, options.sampling]);
   const results: CsrTraceResult[] = [];
 
@@ -109,7 +111,7 @@ export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> 
     let done = 0;
     let lastReport = 0;
 
-    const failures = await forEachLimited(units, options.concurrency, async ({ p, sample }) => {
+    const failures = await runPool(units, options.concurrency, async ({ p, sample }) => {
       const prefix = THINK_OPEN + '\n' + trace.reasoning.slice(0, p.end);
       const key = hash(`${settings}\u0000${trace.prompt}\u0000${prefix}\u0000${sample}`);
       let c = continuations.get(key);
@@ -174,11 +176,13 @@ export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> 
       triggers: turningPoints.filter((tp) => tp.kind === 'trigger').map((tp) => tp.sentence),
       cues: turningPoints.filter((tp) => tp.kind === 'cue').map((tp) => tp.sentence),
       chart,
-      failures: failures.map(({ index, error }) => ({ unit: `point ${units[index]!.p.index} sample ${units[index]!.sample}`, error: errorMessage(error) })),
+      failures: failures.map(({ index, error }) => ({ unit: `point ${units[index]!.p.index} sample ${units[index]!.sample}`, error: formatError(error) })),
     });
     // csr.json is rewritten after every trace, so a long run shows (and keeps) finished traces.
     writeFileAtomic(join(options.outputDir, 'csr.json'), JSON.stringify(results, null, 2) + '\n');
   }
+  continuations.close();
+  verdicts.close();
   if (!options.traces.length) writeFileAtomic(join(options.outputDir, 'csr.json'), '[]\n');
   writeFileAtomic(
     join(options.outputDir, 'csr-settings.json'),

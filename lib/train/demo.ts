@@ -15,7 +15,8 @@ import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as tfjs from '@tensorflow/tfjs';
-import { readPairs, type IpoPair } from '../intervene/pairs.js';
+import { readPairs, type IpoPair } from '../pairs/record.js';
+import { fnv1a } from '../run/hash.js';
 import { sequenceLogprobs } from '../loss/index.js';
 import { collate, type Batch } from '../data/batch.js';
 import { computeReferenceLogps, lengthOrder, readReferenceLogps, writeReferenceLogps } from '../data/reference.js';
@@ -96,9 +97,7 @@ export function defaultDataDir(): string {
 }
 
 export function isHeldOut(id: string, share: number): boolean {
-  let h = 0x811c9dc5;
-  for (const byte of Buffer.from(id, 'utf8')) h = Math.imul(h ^ byte, 0x01000193) >>> 0;
-  return h / 4294967296 < share;
+  return fnv1a(id) / 4294967296 < share;
 }
 
 export async function runTraining(options: TrainRunOptions): Promise<TrainSummary> {
@@ -111,8 +110,8 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainSummar
   // --- data --------------------------------------------------------------------------------------
   const pairsPath = options.pairsPath ?? join(defaultDataDir(), 'harmful.jsonl');
   const benignPath = options.benignPath ?? join(defaultDataDir(), 'benign.jsonl');
-  const harmfulAll = readPairs(pairsPath).filter((p) => p.kind === 'intervened');
-  const benignAll = readPairs(benignPath).filter((p) => p.kind === 'benign');
+  const harmfulAll = readPairs(pairsPath, { kind: 'intervened' });
+  const benignAll = readPairs(benignPath, { kind: 'benign' });
   if (harmfulAll.length === 0) throw new Error(`${pairsPath}: no intervened pairs`);
   const tokenizerDir = options.tokenizerDir ?? defaultTokenizerDir();
   const tokenizer = loadTokenizer(tokenizerDir);

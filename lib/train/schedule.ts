@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { planSteps, pairLength, shuffledIndices } from '../data/batch.js';
-import { Rng, type RngState } from '../data/rng.js';
+import { Rng, type RngState } from '../run/rng.js';
 import type { TokenizedPair } from '../data/tokenize.js';
 
 export type Stage = 1 | 2;

@@ -6,7 +6,7 @@ import { chatCompletion, startScriptedServer, type ScriptedServer } from '../sup
 import { createModelClient } from '../../lib/model/client.js';
 import { openCallCache } from '../../lib/intervene/cache.js';
 import { runBenign, sideText } from '../../lib/intervene/benign.js';
-import { assistantText, readPairs } from '../../lib/intervene/pairs.js';
+import { assistantText, readPairs } from '../../lib/pairs/record.js';
 import { looksLikeRefusal } from '../../lib/intervene/refusal.js';
 import { run as benignCli } from '../../lib/cli/benign.js';
 import type { PromptRow } from '../../lib/data/prompts.js';

@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.js';
 import { run as intervene } from '../../lib/cli/intervene.js';
-import { readPairs } from '../../lib/intervene/pairs.js';
+import { readPairs } from '../../lib/pairs/record.js';
 import { CLI, ensureBuilt } from './build.js';
 import { TRIGGER_A, answer, isJudge } from './world.js';
 
