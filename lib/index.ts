@@ -33,4 +33,4 @@ export { buildVocabMap, type VocabMap } from './data/vocab.js';
 export { computeReferenceLogps, readReferenceLogps, writeReferenceLogps, type ForwardFn, type ReferenceOptions } from './data/reference.js';
 export { Rng, type RngState } from './run/rng.js';
 export { TwoStageSchedule, cosineWithWarmup, type Stage, type ScheduleOptions, type ScheduleState, type TrainingStep } from './train/schedule.js';
-export { runTraining, type TrainRunOptions, type TrainSummary } from './train/demo.js';
+export { runTraining, type TrainRunOptions, type TrainSummary } from './train/run.js';

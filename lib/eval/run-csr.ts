@@ -35,6 +35,8 @@ export interface CsrRunOptions {
   stride: Stride;
   turning: TurningPointOptions;
   judgeOn: JudgeOn;
+  /** How the policy continues a prefix ('chat' unless the client was built for 'completions'); part of the cache key. */
+  continuationMode?: 'chat' | 'completions';
   sampling: SamplingOptions & { temperature: number; topP: number };
   /** Also measure the empty prefix (CSR_0), the predecessor of point 1. Default true. */
   baseline?: boolean;
@@ -100,7 +102,8 @@ export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> 
   mkdirSync(options.outputDir, { recursive: true });
   const continuations = new KeyedJsonl<ContinuationRecord>(join(options.outputDir, 'continuations.jsonl'));
   const verdicts = new KeyedJsonl<VerdictRecord>(join(options.outputDir, 'csr-judgements.jsonl'));
-  const settings = JSON.stringify([options.policy.model, options.sampling]);
+  // A continuation from /completions differs from chat's continue_final_message: a distinct key (chat keeps the old one).
+  const settings = JSON.stringify([options.policy.model, options.sampling, ...(options.continuationMode === 'completions' ? ['completions'] : [])]);
   const results: CsrTraceResult[] = [];
 
   for (const [t, trace] of options.traces.entries()) {

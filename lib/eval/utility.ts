@@ -12,6 +12,10 @@ import { ratio } from './wilson.js';
 
 export type UtilityBenchmark = 'gsm8k' | 'math500';
 
+export function isUtilityBenchmark(name: string): name is UtilityBenchmark {
+  return name === 'gsm8k' || name === 'math500';
+}
+
 export interface UtilityItem {
   id: string;
   prompt: string;

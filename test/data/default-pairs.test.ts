@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { readPairs } from '../../lib/pairs/record.js';
-import { defaultDataDir, isHeldOut } from '../../lib/train/demo.js';
+import { defaultDataDir, isHeldOut } from '../../lib/train/run.js';
 
 const root = join(import.meta.dirname, '..', '..');
 

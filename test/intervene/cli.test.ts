@@ -42,17 +42,20 @@ describe('ipo intervene arguments', () => {
   it.each([
     [['--output', 'x'], '--input is required'],
     [['--input', 'x'], '--output is required'],
-    [['--input', 'a', '--output', 'b', '--rounds', '0'], '--rounds must be at least 1'],
-    [['--input', 'a', '--output', 'b', '--detector', 'magic'], '--detector must be one of judge, self, lexical'],
-    [['--input', 'a', '--output', 'b', '--format', 'csv'], '--format must be one of ipo, trl'],
+    [['--input', 'a', '--output', 'b', '--rounds', '0'], "--rounds must be an integer >= 1, got '0'"],
+    [['--input', 'a', '--output', 'b', '--detector', 'magic'], "--detector must be one of judge, self, lexical, got 'magic'"],
+    [['--input', 'a', '--output', 'b', '--format', 'csv'], "--format must be one of ipo, trl, got 'csv'"],
     [['--input', 'a', '--output', 'b', '--mode', 'completions'], '--mode completions needs --chat-template'],
     [['--input', 'a', '--output', 'b', '--bogus'], "Unknown option '--bogus'"],
-    [['--input', 'a', '--output', 'b', '--concurrency', 'two'], "--concurrency must be an integer, got 'two'"],
-  ])('rejects %j with a one-line reason', async (argv, reason) => {
+    [['--input', 'a', '--output', 'b', '--concurrency', 'two'], "--concurrency must be an integer >= 1, got 'two'"],
+    [['--input', 'a', '--output', 'b', '--temperature', '3'], "--temperature must be a number in [0, 2], got '3'"],
+  ])('rejects %j with exit 2, a one-line reason and the usage', async (argv, reason) => {
     const r = await runCaptured(argv as string[]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(reason);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe(`ipo intervene: ${reason}`);
+    expect(lines[1]).toMatch(/^usage: ipo intervene --input FILE --output FILE/);
+    expect(lines.at(-1)).toBe("Run 'ipo intervene --help' for every option.");
   });
 
   it('names a missing input file and a missing judge endpoint', async () => {
