@@ -17,6 +17,7 @@
  */
 import { readFileSync } from 'node:fs';
 import type { ChatMessage } from '../model/types.js';
+import { parseJsonlText } from '../run/jsonl.js';
 
 export interface PromptRow {
   id: string;
@@ -106,16 +107,7 @@ function lowerKeys(record: Record<string, unknown>): Record<string, unknown> {
 }
 
 function jsonlRecords(text: string, path: string): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      out.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      throw new Error(`${path}:${i + 1}: not a JSON object (expected JSONL with id and prompt or messages)`);
-    }
-  });
-  return out;
+  return parseJsonlText<Record<string, unknown>>(text, path, 'expected JSONL objects with id and prompt or messages').map((r) => r.value);
 }
 
 /** RFC 4180 CSV into objects keyed by the header row. */

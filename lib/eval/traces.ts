@@ -8,6 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { parseTrace } from '../model/reasoning.js';
+import { parseJsonlText } from '../run/jsonl.js';
 
 export interface CsrTrace {
   id: string;
@@ -49,15 +50,7 @@ export function loadTraces(path: string): CsrTrace[] {
     if (!Array.isArray(parsed)) throw new Error(`${path}: expected a JSON array or JSONL`);
     rows = parsed.map((row, i) => ({ row, where: `${path}[${i}]` }));
   } else {
-    rows = [];
-    text.split('\n').forEach((line, i) => {
-      if (line.trim() === '') return;
-      try {
-        rows.push({ row: JSON.parse(line), where: `${path}:${i + 1}` });
-      } catch {
-        throw new Error(`${path}:${i + 1}: not a JSON line`);
-      }
-    });
+    rows = parseJsonlText(text, path).map(({ line, value }) => ({ row: value, where: `${path}:${line}` }));
   }
   const traces = rows.map(({ row, where }, i) => {
     if (!row || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${where}: not an object`);

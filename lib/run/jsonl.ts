@@ -64,6 +64,24 @@ export function readJsonlLines<T = unknown>(path: string): Array<{ line: number;
 }
 
 /**
+ * The records of a JSONL input file's text, each with its 1-based line number. Unlike a store read
+ * back after a crash, an input has no torn tail: every non-blank line must be JSON, and the error
+ * names the first that is not (with `hint` saying what was expected).
+ */
+export function parseJsonlText<T = unknown>(text: string, path: string, hint?: string): Array<{ line: number; value: T }> {
+  const out: Array<{ line: number; value: T }> = [];
+  text.split('\n').forEach((line, i) => {
+    if (!line.trim()) return;
+    try {
+      out.push({ line: i + 1, value: JSON.parse(line) as T });
+    } catch {
+      throw new Error(`${path}:${i + 1}: not a JSON line${hint ? ` (${hint})` : ''}`);
+    }
+  });
+  return out;
+}
+
+/**
  * Records with a string `key`, kept in memory and appended to a JSONL file as they are put; on
  * opening, the file is read back and the last line for a key wins. Close it when done.
  */
