@@ -15,9 +15,9 @@
  *  - label: `label` (XSTest: safe / unsafe), for filtering.
  * JailbreakBench's `behavior` column is a short category name, not a prompt: `goal` wins over it.
  */
-import { readFileSync } from 'node:fs';
 import type { ChatMessage } from '../model/types.js';
 import { parseJsonlText } from '../run/jsonl.js';
+import { readTextFile } from '../run/errors.js';
 
 export interface PromptRow {
   id: string;
@@ -38,12 +38,7 @@ export interface LoadPromptsOptions {
 }
 
 export function loadPrompts(path: string, options: LoadPromptsOptions = {}): PromptRow[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
-  } catch (err) {
-    throw new Error(`cannot read prompts ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readTextFile(path, 'prompts');
   const lower = path.toLowerCase();
   let records: Array<Record<string, unknown>>;
   if (lower.endsWith('.csv')) records = csvRecords(text, path);

@@ -6,9 +6,9 @@
  *   id:        "id" (string or number), else the 1-based record number
  * Records without reasoning are reported as errors naming the record, not skipped silently.
  */
-import { readFileSync } from 'node:fs';
 import { parseTrace } from '../model/reasoning.js';
 import { parseJsonlText } from '../run/jsonl.js';
+import { readTextFile } from '../run/errors.js';
 
 export interface CsrTrace {
   id: string;
@@ -38,12 +38,7 @@ export function traceFromRecord(row: Record<string, unknown>, where: string, ord
 }
 
 export function loadTraces(path: string): CsrTrace[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
-  } catch (err) {
-    throw new Error(`cannot read traces ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readTextFile(path, 'traces');
   let rows: Array<{ row: unknown; where: string }>;
   if (text.trimStart().startsWith('[')) {
     const parsed: unknown = JSON.parse(text);

@@ -4,7 +4,6 @@
  * prompt selection. Endpoints fall back to the environment through model/client.ts's
  * endpointFromEnv (IPO_BASE_URL, IPO_MODEL, IPO_API_KEY; IPO_JUDGE_*; IPO_REFUSAL_*).
  */
-import { readFileSync } from 'node:fs';
 import type { PromptRow } from '../data/prompts.js';
 import type { ChatTemplate } from '../model/chat-template.js';
 import { type ContinuationMode, createModelClient, endpointFromEnv, type EndpointFlags } from '../model/client.js';
@@ -12,6 +11,7 @@ import type { ModelClient } from '../model/types.js';
 import type { RefusalSource } from './benign.js';
 import { type CueDetector, judgeDetector, lexicalDetector } from './detectors.js';
 import { parseTriggers } from './triggers.js';
+import { readTextFile } from '../run/errors.js';
 
 export const DETECTOR_KINDS = ['judge', 'self', 'lexical'] as const;
 export type DetectorKind = (typeof DETECTOR_KINDS)[number];
@@ -62,12 +62,7 @@ export function refusalSource(
   if (s.refusalsFile && hasModel) throw new Error('give either --refusals or a refusal endpoint, not both');
   if (!s.refusalsFile && !hasModel) throw new Error('a refusal source is required: --refusal-base-url/--refusal-model or --refusals FILE');
   if (s.refusalsFile) {
-    let text: string;
-    try {
-      text = readFileSync(s.refusalsFile, 'utf8');
-    } catch (err) {
-      throw new Error(`cannot read refusals file ${s.refusalsFile}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-    }
+    const text = readTextFile(s.refusalsFile, 'refusals file');
     return { kind: 'texts', texts: parseTriggers(text, s.refusalsFile) };
   }
   const endpoint = endpointFromEnv('refusal', { ...s.endpoint, ...connection(s) }, env);
