@@ -38,7 +38,7 @@ const OPTIONS = {
 } as const;
 
 export function run(argv: string[]): Promise<number> {
-  return runCommand({ name: 'benign', help: HELP, options: OPTIONS }, argv, async (flags) => {
+  return runCommand({ name: 'benign', help: HELP, options: OPTIONS, onInterrupt: () => 'finished prompts are kept: re-run with --resume to continue' }, argv, async (flags) => {
     const s = readPairRunFlags(flags);
     const connection = { timeoutMs: s.timeoutMs, maxRetries: s.maxRetries };
     const refusal = asUsage(() =>

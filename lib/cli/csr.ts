@@ -65,7 +65,7 @@ const OPTIONS = {
 } as const;
 
 export function run(argv: string[]): Promise<number> {
-  return runCommand({ name: 'csr', help: HELP, options: OPTIONS }, argv, async (flags) => {
+  return runCommand({ name: 'csr', help: HELP, options: OPTIONS, onInterrupt: () => 'finished work is cached: re-run with the same --output to resume' }, argv, async (flags) => {
     const input = flags.required('input', 'a JSONL or JSON file of traces');
     const samples = flags.int('samples', 1, 32);
     const limit = flags.limit();

@@ -56,7 +56,7 @@ const OPTIONS = {
 } as const;
 
 export function run(argv: string[]): Promise<number> {
-  return runCommand({ name: 'eval', help: HELP, options: OPTIONS }, argv, async (flags) => {
+  return runCommand({ name: 'eval', help: HELP, options: OPTIONS, onInterrupt: () => 'finished work is cached: re-run with the same --output to resume' }, argv, async (flags) => {
     const benchmark = flags.required('benchmark', 'a benchmark name or a prompt file');
     const samples = flags.int('samples', 1, 1);
     const limit = flags.limit();

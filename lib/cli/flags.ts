@@ -145,6 +145,8 @@ export interface CommandSpec {
   /** The whole --help text; its first paragraph is the usage printed with a usage error. */
   help: string;
   options: OptionSpecs;
+  /** What Ctrl-C prints after 'interrupted; ' (how to resume), from the parsed flags. */
+  onInterrupt?: (flags: Flags) => string;
 }
 
 /**
@@ -162,13 +164,21 @@ export async function runCommand(spec: CommandSpec, argv: string[], body: (flags
     process.stdout.write(spec.help);
     return 0;
   }
+  const flags = new Flags(spec.name, values);
+  const interrupted = () => {
+    process.stderr.write(`\nipo ${spec.name}: interrupted; ${spec.onInterrupt!(flags)}\n`);
+    process.exit(130);
+  };
+  if (spec.onInterrupt) process.once('SIGINT', interrupted);
   try {
-    return await body(new Flags(spec.name, values));
+    return await body(flags);
   } catch (err) {
     if (err instanceof UsageError) return usageFailure(spec, err.message);
     process.stderr.write(`ipo ${spec.name}: ${formatError(err)}\n`);
     if (process.env.IPO_DEBUG) console.error(err);
     return 1;
+  } finally {
+    process.removeListener('SIGINT', interrupted);
   }
 }
 

@@ -44,7 +44,7 @@ const OPTIONS = {
 } as const;
 
 export function run(argv: string[]): Promise<number> {
-  return runCommand({ name: 'intervene', help: HELP, options: OPTIONS }, argv, async (flags) => {
+  return runCommand({ name: 'intervene', help: HELP, options: OPTIONS, onInterrupt: () => 'finished prompts are kept: re-run with --resume to continue' }, argv, async (flags) => {
     const s = readPairRunFlags(flags);
     const detectorKind = flags.choice('detector', DETECTOR_KINDS, 'judge');
     const rounds = flags.int('rounds', 1, 1);

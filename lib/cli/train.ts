@@ -4,7 +4,7 @@
  */
 import { DEFAULTS, runTraining, type TrainSummary } from '../train/run.js';
 import type { EvalLine } from '../train/metrics.js';
-import { COMMON_HELP, COMMON_OPTIONS, OUTPUT_OPTION, runCommand } from './flags.js';
+import { COMMON_HELP, COMMON_OPTIONS, type Flags, OUTPUT_OPTION, runCommand } from './flags.js';
 
 const DEFAULT_OUTPUT = 'runs/train';
 
@@ -60,7 +60,8 @@ const OPTIONS = {
 } as const;
 
 export function run(argv: string[]): Promise<number> {
-  return runCommand({ name: 'train', help: HELP, options: OPTIONS }, argv, async (flags) => {
+  const onInterrupt = (flags: Flags) => `the checkpoint in ${flags.string('output') ?? flags.string('out') ?? DEFAULT_OUTPUT}/checkpoint holds the last finished step: re-run the same command to resume`;
+  return runCommand({ name: 'train', help: HELP, options: OPTIONS, onInterrupt }, argv, async (flags) => {
     const out = flags.output(DEFAULT_OUTPUT, 'out')!;
     const options = {
       pairsPath: flags.string('pairs'),
@@ -83,17 +84,8 @@ export function run(argv: string[]): Promise<number> {
     };
     const quiet = flags.quiet();
     const started = Date.now();
-    const onInterrupt = () => {
-      process.stderr.write(`\nipo train: interrupted; the checkpoint in ${out}/checkpoint holds the last finished step: re-run the same command to resume\n`);
-      process.exit(130);
-    };
-    process.once('SIGINT', onInterrupt);
-    try {
-      const summary = await runTraining({ ...options, log: (line) => (!quiet || !line.startsWith('stage ')) && process.stdout.write(line + '\n') });
-      process.stdout.write(summaryText(summary, (Date.now() - started) / 1000));
-    } finally {
-      process.removeListener('SIGINT', onInterrupt);
-    }
+    const summary = await runTraining({ ...options, log: (line) => (!quiet || !line.startsWith('stage ')) && process.stdout.write(line + '\n') });
+    process.stdout.write(summaryText(summary, (Date.now() - started) / 1000));
     return 0;
   });
 }

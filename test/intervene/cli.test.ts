@@ -163,6 +163,32 @@ describe('kill and resume (spawned CLI)', () => {
     const rolloutsAfter = s.requests.slice(before).filter((r) => !isJudge(r) && !r.body.continue_final_message);
     expect(rolloutsAfter.length).toBeLessThanOrEqual(N - partial);
   }, 60_000);
+
+  it('Ctrl-C says that --resume continues', async () => {
+    const s = await startScriptedServer(() => ({ kind: 'hang' }));
+    servers.push(s);
+    const dir = tmp();
+    writeFileSync(join(dir, 'in.jsonl'), '{"id":"1","prompt":"hi"}\n');
+    const child = spawn(process.execPath, [CLI, 'intervene', '--input', join(dir, 'in.jsonl'), '--output', join(dir, 'o.jsonl'), '--base-url', s.url, '--model', 'm', '--detector', 'lexical', '--quiet'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += String(c)));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setInterval(() => {
+        if (s.requests.length > 0) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+        }
+      }, 10);
+      child.on('exit', (c) => {
+        clearInterval(timer);
+        resolve(c);
+      });
+    });
+    expect(code).toBe(130);
+    expect(stderr).toBe('\nipo intervene: interrupted; finished prompts are kept: re-run with --resume to continue\n');
+  }, 60_000);
 });
 
 function runChild(args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; stdout: string; stderr: string }> {
