@@ -21,7 +21,7 @@ import { csrChartSvg } from './charts.js';
 import { csrValue, findTurningPoints, type TurningPoint, type TurningPointOptions } from './csr.js';
 import type { HarmJudge, HarmTarget, HarmVerdict } from './judges/types.js';
 import { prefixPoints, type Stride } from './prefixes.js';
-import { writeFileAtomic } from './report.js';
+import { writeFileAtomic } from '../run/files.js';
 import type { CsrTrace } from './traces.js';
 import { mkdirSync } from 'node:fs';
 

@@ -14,11 +14,12 @@
  * Held-out split: a pair is held out when fnv1a(id) / 2^32 < heldoutShare (lib/run/hash.ts); the id (not the unit)
  * decides, so all pairs of one prompt land on the same side.
  */
-import { existsSync, mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type * as tfjs from '@tensorflow/tfjs';
 import { readPairs, type IpoPair } from '../pairs/record.js';
+import { writeFileAtomic } from '../run/files.js';
 import { fnv1a } from '../run/hash.js';
 import { sequenceLogprobs } from '../loss/index.js';
 import { collate, type Batch } from '../data/batch.js';
@@ -148,7 +149,7 @@ export async function runTraining(options: TrainRunOptions): Promise<TrainSummar
     tokenizer: data.tokenizerDir,
   }) });
   const lines = files.metrics.read();
-  writeFileSync(files.chart, renderChart(lines, 'ipo train: two-stage DPO on the divergent segments'));
+  writeFileAtomic(files.chart, renderChart(lines, 'ipo train: two-stage DPO on the divergent segments'));
   return {
     out: files.out,
     resumedFrom: resumed ? { stage: resumed.meta.schedule.stage, step: resumed.meta.schedule.stepsDone } : null,
@@ -318,7 +319,7 @@ async function trainingLoop(c: LoopContext): Promise<number> {
     c.log(progressLine(step, line));
     if (step.step === step.stageSteps) {
       c.evaluate(step.stage, step.step);
-      writeFileSync(c.files.chart, renderChart(c.files.metrics.read()));
+      writeFileAtomic(c.files.chart, renderChart(c.files.metrics.read()));
     }
     await saveCheckpoint(c.tf, c.files.checkpoint, c.adam.step, { ...namedWeights(c.model), ...c.adam.namedState() }, c.meta(step.state));
     stepsRun++;
