@@ -9,7 +9,7 @@
  * beta * ((pi_c - base_c) - (pi_r - base_r)) averaged over held-out pairs.
  *
  * Steps, one function each: checkedOptions, loadTrainingData, outputFiles, findResumableRun,
- * referencePasses, evaluateHeldOut, trainingLoop (trainStep per optimizer step), renderChart.
+ * referencePasses, evaluateHeldOut, trainingLoop (trainStep per optimizer step, ./step.ts), renderChart.
  *
  * Held-out split: a pair is held out when fnv1a(id) / 2^32 < heldoutShare (lib/run/hash.ts); the id (not the unit)
  * decides, so all pairs of one prompt land on the same side.
@@ -27,12 +27,13 @@ import { computeReferenceLogps, lengthOrder, readReferenceLogps, writeReferenceL
 import { createPairTokenizer, truncationSummary, type TokenizedPair } from '../data/tokenize.js';
 import { defaultTokenizerDir, loadTokenizer } from '../data/tokenizer.js';
 import { buildVocabMap, PAD_COMPACT_ID, type VocabMap } from '../data/vocab.js';
-import { dpoLossTensor, loadTensorflow, type Tf } from '../tfjs/index.js';
+import { loadTensorflow, type Tf } from '../tfjs/index.js';
 import { Adam } from './adam.js';
 import { renderChart } from './chart.js';
 import { hasCheckpoint, loadCheckpoint, saveCheckpoint } from './checkpoint.js';
-import { isEvalLine, MetricsLog, type EvalLine, type StepLine } from './metrics.js';
-import { TwoStageSchedule, type ScheduleState, type Stage, type TrainingStep } from './schedule.js';
+import { isEvalLine, MetricsLog, type EvalLine } from './metrics.js';
+import { TwoStageSchedule, type ScheduleState, type Stage } from './schedule.js';
+import { countParams, mean, namedWeights, progressLine, signed, trainStep } from './step.js';
 import { TinyLm, type TinyLmConfig } from './tiny-lm.js';
 
 export interface TrainRunOptions {
@@ -333,63 +334,6 @@ async function trainingLoop(c: LoopContext): Promise<number> {
 function stageDescription(c: LoopContext, stage: Stage): string {
   if (stage === 1) return 'harmful pairs, pure DPO';
   return `${c.schedule.harmfulPerStage2Epoch} harmful + ${c.schedule.poolSize(2) - c.schedule.harmfulPerStage2Epoch} benign pairs an epoch (harmful:benign ${c.o.mixRatio}:1), sftWeight ${c.o.sftWeight}`;
-}
-
-/** Gradient accumulation over the step's micro-batches (each weighted by its share of the pairs), one Adam update. */
-function trainStep(tf: Tf, model: TinyLm, adam: Adam, step: TrainingStep<Batch>, beta: number): StepLine {
-  let accumulated: Record<string, tfjs.Tensor> = {};
-  let loss = 0;
-  const margins: number[] = [];
-  for (const batch of step.microBatches) {
-    const weight = batch.pairs / step.pairs;
-    let margin: Float32Array = new Float32Array(0);
-    const { value, grads } = tf.variableGrads(() => {
-      const logits = model.forward(batch.inputIds, 2 * batch.pairs, batch.seqLen);
-      const r = dpoLossTensor(tf, logits, { labels: batch.labels, refLogps: batch.refLogps! }, { beta, sftWeight: step.sftWeight });
-      margin = r.stats.margins;
-      return tf.mul(r.loss, weight) as tfjs.Scalar;
-    }, model.variables);
-    loss += value.dataSync()[0];
-    value.dispose();
-    margins.push(...margin);
-    const next: Record<string, tfjs.Tensor> = {};
-    for (const [name, g] of Object.entries(grads)) {
-      next[name] = accumulated[name] ? tf.add(accumulated[name], g) : g;
-      if (accumulated[name]) {
-        accumulated[name].dispose();
-        g.dispose();
-      }
-    }
-    accumulated = next;
-  }
-  adam.apply(accumulated, step.lr);
-  for (const g of Object.values(accumulated)) g.dispose();
-  return { stage: step.stage, step: step.step, loss, margin: mean(margins), accuracy: margins.filter((m) => m > 0).length / margins.length, lr: step.lr, epoch: step.epoch, pairs: step.pairs };
-}
-
-function namedWeights(model: TinyLm): Record<string, tfjs.Tensor> {
-  const out: Record<string, tfjs.Tensor> = {};
-  for (const [name, v] of Object.entries(model.weights)) out[name] = v;
-  return out;
-}
-
-function countParams(model: TinyLm): number {
-  return model.variables.reduce((n, v) => n + v.size, 0);
-}
-
-function progressLine(step: TrainingStep<Batch>, l: StepLine): string {
-  const width = 20;
-  const filled = Math.round((width * step.step) / step.stageSteps);
-  const bar = '█'.repeat(filled) + '░'.repeat(width - filled);
-  const n = String(step.stageSteps).length;
-  return `stage ${step.stage} ${bar} ${String(step.step).padStart(n)}/${step.stageSteps}  loss ${l.loss.toFixed(4)}  margin ${signed(l.margin)}  acc ${l.accuracy.toFixed(2)}  lr ${l.lr.toExponential(1)}`;
-}
-
-const mean = (xs: number[]) => (xs.length ? xs.reduce((a, b) => a + b, 0) / xs.length : 0);
-/** '+0.1234' / '-0.1234'; a value that rounds to zero prints as '+0.0000', never '-0.0000'. */
-function signed(v: number): string {
-  const digits = Math.abs(v).toFixed(4);
-  return (v < 0 && digits !== '0.0000' ? '-' : '+') + digits;
 }
 
 function stripUndefined<T extends object>(o: T): Partial<T> {
