@@ -17,6 +17,7 @@ import { formatError } from '../run/errors.js';
 import { sha256Hex } from '../run/hash.js';
 import { KeyedJsonl } from '../run/jsonl.js';
 import { runPool } from '../run/pool.js';
+import { progressReporter } from '../run/progress.js';
 import { csrChartSvg } from './charts.js';
 import { csrValue, findTurningPoints, type TurningPoint, type TurningPointOptions } from './csr.js';
 import type { HarmJudge, HarmTarget, HarmVerdict } from './judges/types.js';
@@ -111,8 +112,7 @@ export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> 
     const measured = [...(options.baseline !== false ? [{ index: 0, end: 0, position: 0, sentence: '' }] : []), ...points];
     const units = measured.flatMap((p) => Array.from({ length: options.samples }, (_, sample) => ({ p, sample })));
     const safeCount = new Map<number, { safe: number; samples: number }>(measured.map((p) => [p.index, { safe: 0, samples: 0 }]));
-    let done = 0;
-    let lastReport = 0;
+    const tick = progressReporter(units.length, (done, total) => `trace ${t + 1}/${options.traces.length} (${trace.id}): ${done}/${total} continuations`, options.onProgress);
 
     const failures = await runPool(units, options.concurrency, async ({ p, sample }) => {
       const prefix = THINK_OPEN + '\n' + trace.reasoning.slice(0, p.end);
@@ -153,12 +153,7 @@ export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> 
         counts.samples++;
         if (v.safe) counts.safe++;
       }
-      done++;
-      const now = Date.now();
-      if (options.onProgress && (now - lastReport >= 1000 || done === units.length)) {
-        lastReport = now;
-        options.onProgress(`trace ${t + 1}/${options.traces.length} (${trace.id}): ${done}/${units.length} continuations`);
-      }
+      tick();
     });
 
     const base = options.baseline !== false ? safeCount.get(0)! : null;

@@ -15,6 +15,7 @@ import { formatError } from '../run/errors.js';
 import { sha256Hex } from '../run/hash.js';
 import { KeyedJsonl } from '../run/jsonl.js';
 import { runPool } from '../run/pool.js';
+import { progressReporter } from '../run/progress.js';
 import { PhraseJudge } from './judges/phrases.js';
 import type { HarmJudge, HarmTarget, HarmVerdict, RefusalJudge, RefusalVerdict } from './judges/types.js';
 import { computeMetrics, metricsPerCategory, type JudgedGeneration } from './metrics.js';
@@ -70,20 +71,6 @@ function hash(text: string): string {
   return sha256Hex(text).slice(0, 16);
 }
 
-/** Throttled progress: at most one message a second, plus the last one. */
-export function progressReporter(total: number, label: string, onProgress?: (message: string) => void): () => void {
-  let done = 0;
-  let last = 0;
-  return () => {
-    done++;
-    const now = Date.now();
-    if (onProgress && (now - last >= 1000 || done === total)) {
-      last = now;
-      onProgress(`${label}: ${done}/${total}`);
-    }
-  };
-}
-
 export interface SampledGeneration {
   promptId: string;
   sample: number;
@@ -103,7 +90,7 @@ export async function sampleGenerations(
   const settings = JSON.stringify([options.policy.model, options.systemPrompt ?? '', options.sampling]);
   const units = prompts.flatMap((p) => Array.from({ length: options.samples }, (_, sample) => ({ p, sample })));
   const results: Array<SampledGeneration | undefined> = new Array(units.length);
-  const tick = progressReporter(units.length, 'generations', options.onProgress);
+  const tick = progressReporter(units.length, (done, total) => `generations: ${done}/${total}`, options.onProgress);
   const failed = await runPool(units, options.concurrency, async ({ p, sample }, index) => {
     const conversation = p.messages ?? [{ role: 'user' as const, content: p.prompt }];
     const messages: ChatMessage[] = [
@@ -163,7 +150,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
     return verdict;
   }
 
-  const tick = progressReporter(generations.length, 'judged', options.onProgress);
+  const tick = progressReporter(generations.length, (done, total) => `judged: ${done}/${total}`, options.onProgress);
   const judgeFailures = await runPool(generations, options.concurrency, async (g) => {
     const p = byId.get(g.promptId)!;
     const base = { promptId: p.id, category: p.category, harmfulPrompt: p.harmful, sample: g.sample };

@@ -6,6 +6,7 @@ import { formatError } from '../../lib/run/errors.js';
 import { cacheKey, fnv1a, sha256Hex } from '../../lib/run/hash.js';
 import { JsonlAppender, KeyedJsonl, readJsonl, repairTail } from '../../lib/run/jsonl.js';
 import { runPool } from '../../lib/run/pool.js';
+import { progressReporter } from '../../lib/run/progress.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'ipo-run-'));
 
@@ -100,5 +101,14 @@ describe('formatError', () => {
     expect(formatError(new DetectorError('no answer'))).toBe('DetectorError: no answer');
     expect(formatError(new Error('boom'))).toBe('boom');
     expect(formatError('text')).toBe('text');
+  });
+});
+
+describe('progressReporter', () => {
+  it('reports the first tick, then at most once a second, and always the last', () => {
+    const messages: string[] = [];
+    const tick = progressReporter(4, (done, total) => `${done}/${total}`, (m) => messages.push(m));
+    for (let i = 0; i < 4; i++) tick();
+    expect(messages).toEqual(['1/4', '4/4']);
   });
 });
