@@ -86,7 +86,7 @@ export function run(argv: string[]): Promise<number> {
     const templatePath = flags.string('chat-template');
     const chatTemplate = templatePath ? loadChatTemplate(templatePath) : undefined;
     const mode = flags.choice('mode', ['completions', 'chat'] as const, chatTemplate ? 'completions' : 'chat');
-    let traces = asUsage(() => loadTraces(input));
+    let traces = loadTraces(input);
     if (limit !== undefined) traces = traces.slice(0, limit);
     const policy = asUsage(() => policyClient({ baseUrl: flags.string('base-url'), model: flags.string('model'), apiKey: flags.string('api-key'), mode, chatTemplate }, connection));
     const judges = asUsage(() => buildJudges({ ...connection, ...judgeSettings }));

@@ -168,12 +168,13 @@ describe('ipo csr against scripted servers', () => {
     expect(run.last.stderr).toMatch(/^ipo csr: --mode completions needs --chat-template\nusage: ipo csr /);
   });
 
-  it('rejects bad arguments with exit code 2', async () => {
+  it('rejects bad arguments with exit code 2, unreadable input with 1', async () => {
     expect(await run(['--base-url', policy.url])).toBe(2);
     expect(await run(['--input', input, '--stride', 'paragraph'])).toBe(2);
     expect(await run(['--input', input, '--mu', '0.1', '--eta', '0.5'])).toBe(2);
-    expect(await run(['--input', join(dir, 'missing.jsonl'), '--base-url', policy.url, '--model', 'm'])).toBe(2);
-    expect(run.last.stderr).toMatch(/^ipo csr: cannot read traces .*missing\.jsonl: ENOENT\n/);
+    // an input that cannot be read is not a usage error: exit 1, one line, as in every command
+    expect(await run(['--input', join(dir, 'missing.jsonl'), '--base-url', policy.url, '--model', 'm'])).toBe(1);
+    expect(run.last.stderr).toMatch(/^ipo csr: cannot read traces .*missing\.jsonl: ENOENT\n$/);
   });
 });
 
