@@ -1,36 +1,9 @@
 /**
  * ipo-node: Intervened Preference Optimization for reasoning models.
  *
- * - loss: the fused segment-masked DPO loss and log-prob gathering (native CPU/CUDA, float64 reference)
- * - model: OpenAI-compatible clients (policy, judge), chat templates, reasoning parsing
- * - intervene: sentence splitting, compliance-cue detectors, Algorithm 1, pair formats
- * - evaluation: harmful-reasoning / harmful-response ratios, over-refusal, Continuation Safety Ratio
+ * The package root is the loss only: the fused segment-masked DPO loss and log-prob gathering
+ * (native CPU/CUDA, float64 reference). Importing it loads no HTTP client, chat-template engine or
+ * tokenizer (test/package/root-imports.test.ts checks). The pipeline around it (model clients,
+ * intervention, evaluation, training) is `ipo-node/pipeline`; the TensorFlow.js adapter `ipo-node/tfjs`.
  */
 export * from './loss/index.js';
-export type { ChatMessage, Generation, ModelClient, SamplingOptions, EndpointConfig } from './model/types.js';
-export { createModelClient, endpointFromEnv, type ModelClientOptions, type ContinuationMode } from './model/client.js';
-export { loadChatTemplate, createChatTemplate, renderPrompt, renderContinuation, type ChatTemplate } from './model/chat-template.js';
-export { splitSentences, type Sentence } from './intervene/sentences.js';
-export { judgeDetector, lexicalDetector, type CueDetector, type DetectionInput } from './intervene/detectors.js';
-export { readPairs, assistantText, toTrlRow, type IpoPair, type TrlRow } from './intervene/pairs.js';
-export { runIntervene, type InterveneRunOptions, type RunSummary } from './intervene/runner.js';
-export { runBenign, type BenignRunOptions } from './intervene/benign.js';
-export { loadPrompts, type PromptRow } from './data/prompts.js';
-export * as evaluation from './eval/index.js';
-export { loadTokenizer, defaultTokenizerDir, type TextTokenizer } from './data/tokenizer.js';
-export {
-  createPairTokenizer,
-  contextText,
-  truncatePair,
-  truncationSummary,
-  type PairText,
-  type PairTokenizer,
-  type TokenizedPair,
-  type TokenizeOptions,
-} from './data/tokenize.js';
-export { collate, planSteps, pairLength, type Batch, type CollateOptions } from './data/batch.js';
-export { buildVocabMap, type VocabMap } from './data/vocab.js';
-export { computeReferenceLogps, readReferenceLogps, writeReferenceLogps, type ForwardFn, type ReferenceOptions } from './data/reference.js';
-export { Rng, type RngState } from './data/rng.js';
-export { TwoStageSchedule, cosineWithWarmup, type Stage, type ScheduleOptions, type ScheduleState, type TrainingStep } from './train/schedule.js';
-export { runTraining, type TrainRunOptions, type TrainSummary } from './train/demo.js';

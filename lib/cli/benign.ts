@@ -1,12 +1,11 @@
-/** `ipo benign`: parses flags and calls lib/intervene/benign.ts (see docs/intervene.md). */
-import { parseArgs } from 'node:util';
+/** `ipo benign`: wires flags to lib/intervene/benign.ts (see docs/intervene.md). */
 import { loadPrompts } from '../data/prompts.js';
-import { createModelClient, endpointFromEnv } from '../model/client.js';
+import { runBenign } from '../intervene/benign.js';
 import { openCallCache } from '../intervene/cache.js';
-import { type RefusalSource, runBenign } from '../intervene/benign.js';
-import { parseTriggers } from '../intervene/triggers.js';
-import { UsageError, parseArgsMessage, SHARED_RUN_OPTIONS, parseSharedRunFlags } from '../intervene/cli-util.js';
-import { readFileSync } from 'node:fs';
+import { policyClient, refusalSource, selectBenignPrompts } from '../intervene/setup.js';
+import { SHARED_HELP } from './endpoint-flags.js';
+import { asUsage, COMMON_HELP, runCommand } from './flags.js';
+import { PAIR_RUN_HELP, PAIR_RUN_OPTIONS, readPairRunFlags, reportPairRun } from './pair-flags.js';
 
 const HELP = `usage: ipo benign --input FILE --output FILE --base-url URL --model NAME
                   (--refusal-base-url URL --refusal-model NAME | --refusals FILE) [options]
@@ -15,97 +14,60 @@ Builds stage-2 benign pairs against over-refusal: chosen = the base model's answ
 prompt, rejected = a refusal (from the stage-1 model, or drawn from a file of refusal texts).
 
   --input FILE              benign prompts (XSTest: the 'safe' rows are taken; JBB benign; your JSONL)
-  --output FILE             pairs (same record as ipo intervene, kind "benign"); skipped: FILE.skipped.jsonl
-  --base-url URL[,URL]      the base model's server(s) (env IPO_BASE_URL); --model NAME (env IPO_MODEL)
+  -o, --output FILE         pairs (same record as ipo intervene, kind "benign"); skipped: FILE.skipped.jsonl
+${SHARED_HELP.endpoint}
   --refusal-base-url URL    the refusing model's server(s) (env IPO_REFUSAL_BASE_URL)
   --refusal-model NAME      the refusing model, e.g. the stage-1 checkpoint (env IPO_REFUSAL_MODEL)
+  --refusal-api-key KEY     its API key (env IPO_REFUSAL_API_KEY)
   --refusals FILE           instead: refusal texts, one a line ('#' comments)
-  --label VALUE             keep rows whose label equals VALUE (default 'safe' when the input has labels)
   --keep-all                keep pairs whose chosen side refuses or whose rejected side does not
-  --mode, --chat-template, --format, --resume, --force, --limit, --seed, --concurrency,
-  --temperature, --top-p, --max-tokens, --timeout, --max-retries, --cache, --quiet
-                            as for ipo intervene
+${PAIR_RUN_HELP}
+                          (default for benign: 'safe' when the input has labels)
+${SHARED_HELP.sampling}
+${COMMON_HELP.run}
+${COMMON_HELP.common}
 `;
 
-export async function run(argv: string[]): Promise<number> {
-  let values: Record<string, string | boolean | undefined>;
-  try {
-    values = parseArgs({
-      args: argv,
-      strict: true,
-      allowPositionals: false,
-      options: {
-        ...SHARED_RUN_OPTIONS,
-        'refusal-base-url': { type: 'string' },
-        'refusal-model': { type: 'string' },
-        'refusal-api-key': { type: 'string' },
-        refusals: { type: 'string' },
-        'keep-all': { type: 'boolean' },
-      },
-    }).values;
-  } catch (err) {
-    process.stderr.write(`ipo benign: ${parseArgsMessage(err)}\n`);
-    return 2;
-  }
-  if (values.help) {
-    process.stdout.write(HELP);
-    return 0;
-  }
-  const str = (k: string) => values[k] as string | undefined;
-  try {
-    const { format, concurrency, limit, seed, maxTokens, maxRetries, timeoutMs, temperature, topP, chatTemplate, mode } =
-      parseSharedRunFlags(str, values);
-    const hasRefusalModel = Boolean(str('refusal-base-url') ?? str('refusal-model') ?? process.env.IPO_REFUSAL_BASE_URL);
-    if (str('refusals') && hasRefusalModel) throw new UsageError('give either --refusals or a refusal endpoint, not both');
-    if (!str('refusals') && !hasRefusalModel) throw new UsageError('a refusal source is required: --refusal-base-url/--refusal-model or --refusals FILE');
+const OPTIONS = {
+  ...PAIR_RUN_OPTIONS,
+  'refusal-base-url': { type: 'string' },
+  'refusal-model': { type: 'string' },
+  'refusal-api-key': { type: 'string' },
+  refusals: { type: 'string' },
+  'keep-all': { type: 'boolean' },
+} as const;
 
-    let prompts = loadPrompts(str('input')!, { label: str('label') });
-    if (str('label') === undefined && prompts.some((p) => p.label !== undefined)) prompts = prompts.filter((p) => p.label?.toLowerCase() === 'safe');
-    if (limit !== undefined) prompts = prompts.slice(0, limit);
-
-    const policyEndpoint = endpointFromEnv('policy', { baseUrl: str('base-url'), model: str('model'), apiKey: str('api-key'), timeoutMs, maxRetries });
-    const policy = createModelClient({ ...policyEndpoint, mode, chatTemplate });
-    let refusal: RefusalSource;
-    if (str('refusals')) {
-      let text: string;
-      try {
-        text = readFileSync(str('refusals')!, 'utf8');
-      } catch (err) {
-        throw new Error(`cannot read refusals file ${str('refusals')}: ${(err as NodeJS.ErrnoException).code ?? String(err)}`);
-      }
-      refusal = { kind: 'texts', texts: parseTriggers(text, str('refusals')!) };
-    } else {
-      const endpoint = endpointFromEnv('refusal', { baseUrl: str('refusal-base-url'), model: str('refusal-model'), apiKey: str('refusal-api-key'), timeoutMs, maxRetries });
-      refusal = { kind: 'model', client: createModelClient({ ...endpoint, mode, chatTemplate }) };
-    }
-    const output = str('output')!;
+export function run(argv: string[]): Promise<number> {
+  return runCommand({ name: 'benign', help: HELP, options: OPTIONS, onInterrupt: () => 'finished prompts are kept: re-run with --resume to continue' }, argv, async (flags) => {
+    const s = readPairRunFlags(flags);
+    const connection = { timeoutMs: s.timeoutMs, maxRetries: s.maxRetries };
+    const refusal = asUsage(() =>
+      refusalSource({
+        refusalsFile: flags.string('refusals'),
+        endpoint: { baseUrl: flags.string('refusal-base-url'), model: flags.string('refusal-model'), apiKey: flags.string('refusal-api-key') },
+        mode: s.mode,
+        chatTemplate: s.chatTemplate,
+        ...connection,
+      }),
+    );
+    const prompts = selectBenignPrompts(loadPrompts(s.input, { label: s.label }), { label: s.label, limit: s.limit });
+    const endpoint = { baseUrl: flags.string('base-url'), model: flags.string('model'), apiKey: flags.string('api-key') };
+    const policy = asUsage(() => policyClient({ endpoint, mode: s.mode, chatTemplate: s.chatTemplate, ...connection }));
     const summary = await runBenign({
       prompts,
-      output,
-      format,
-      chatTemplate,
-      resume: Boolean(values.resume),
-      force: Boolean(values.force),
+      output: s.output,
+      format: s.format,
+      chatTemplate: s.chatTemplate,
+      resume: s.resume,
+      force: s.force,
       policy,
       refusal,
-      sampling: { temperature, topP, ...(maxTokens !== undefined ? { maxTokens } : {}), ...(seed !== undefined ? { seed } : {}) },
-      cache: openCallCache(str('cache') ?? `${output}.cache.jsonl`),
-      concurrency,
-      checkRefusals: !values['keep-all'],
-      progress: values.quiet ? null : process.stderr,
+      sampling: s.sampling,
+      cache: openCallCache(s.cache),
+      concurrency: s.concurrency,
+      checkRefusals: !flags.bool('keep-all'),
+      progress: s.progress,
     });
-    process.stdout.write(JSON.stringify(summary) + '\n');
-    process.stderr.write(
-      `benign: ${summary.pairs} pairs, ${summary.skipped} skipped, ${summary.failed} failed, ${summary.alreadyDone} already done ` +
-        `(${summary.prompts} prompts, ${summary.seconds.toFixed(1)} s) -> ${output}\n`,
-    );
-    if (summary.failed) {
-      process.stderr.write(`ipo benign: ${summary.failed} prompt(s) failed; rerun with --resume to retry them\n`);
-      return 1;
-    }
-    return 0;
-  } catch (err) {
-    process.stderr.write(`ipo benign: ${err instanceof Error ? err.message : String(err)}\n`);
-    return err instanceof UsageError ? 2 : 1;
-  }
+    return reportPairRun('benign', summary, s.output);
+  });
 }

@@ -4,6 +4,8 @@
  * exporting `run(argv): Promise<number>` (the exit code), loaded only when invoked so that
  * `ipo doctor` never pays for TensorFlow.js and `ipo train` never pays for the HTTP client.
  */
+import { formatError } from '../run/errors.js';
+
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   intervene: { summary: 'build IPO preference pairs from reasoning traces (Algorithm 1)', load: () => import('./intervene.js') },
   benign: { summary: 'build stage-2 benign pairs (normal answer vs refusal)', load: () => import('./benign.js') },
@@ -45,8 +47,7 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (err: unknown) => {
-    const message = err instanceof Error ? err.message : String(err);
-    process.stderr.write(`ipo: ${message}\n`);
+    process.stderr.write(`ipo: ${formatError(err)}\n`);
     if (process.env.IPO_DEBUG) console.error(err);
     process.exitCode = 1;
   },

@@ -11,7 +11,7 @@
  * The first segment token is thus scored by the row of the last context token, and no row outside
  * the segment is ever read. Rows past a sequence's end are padding: input `padId`, label -100.
  */
-import type { Rng } from './rng.js';
+import type { Rng } from '../run/rng.js';
 import type { TokenizedPair } from './tokenize.js';
 
 import { IGNORE_INDEX } from '../loss/types.js';

@@ -15,8 +15,9 @@
  *  - label: `label` (XSTest: safe / unsafe), for filtering.
  * JailbreakBench's `behavior` column is a short category name, not a prompt: `goal` wins over it.
  */
-import { readFileSync } from 'node:fs';
 import type { ChatMessage } from '../model/types.js';
+import { parseJsonlText } from '../run/jsonl.js';
+import { readTextFile } from '../run/errors.js';
 
 export interface PromptRow {
   id: string;
@@ -37,12 +38,7 @@ export interface LoadPromptsOptions {
 }
 
 export function loadPrompts(path: string, options: LoadPromptsOptions = {}): PromptRow[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
-  } catch (err) {
-    throw new Error(`cannot read prompts ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readTextFile(path, 'prompts');
   const lower = path.toLowerCase();
   let records: Array<Record<string, unknown>>;
   if (lower.endsWith('.csv')) records = csvRecords(text, path);
@@ -106,16 +102,7 @@ function lowerKeys(record: Record<string, unknown>): Record<string, unknown> {
 }
 
 function jsonlRecords(text: string, path: string): Array<Record<string, unknown>> {
-  const out: Array<Record<string, unknown>> = [];
-  text.split('\n').forEach((line, i) => {
-    if (!line.trim()) return;
-    try {
-      out.push(JSON.parse(line) as Record<string, unknown>);
-    } catch {
-      throw new Error(`${path}:${i + 1}: not a JSON object (expected JSONL with id and prompt or messages)`);
-    }
-  });
-  return out;
+  return parseJsonlText<Record<string, unknown>>(text, path, 'expected JSONL objects with id and prompt or messages').map((r) => r.value);
 }
 
 /** RFC 4180 CSV into objects keyed by the header row. */

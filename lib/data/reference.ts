@@ -8,10 +8,11 @@
  * computed by `sequenceLogprobs` over the logits the user's forward function returns for each
  * micro-batch (the same labels `dpoLoss` will read, so policy and reference score the same tokens).
  */
-import { readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { sequenceLogprobs } from '../loss/index.js';
 import { collate, pairLength, type Batch, type CollateOptions } from './batch.js';
 import type { TokenizedPair } from './tokenize.js';
+import { writeFileAtomic } from '../run/files.js';
 
 /** The model's forward pass: logits [2 * pairs, seqLen, vocab] (float32, row-major) for a batch's inputs. */
 export type ForwardFn = (batch: Batch) => Float32Array | Promise<Float32Array>;
@@ -74,9 +75,7 @@ export function writeReferenceLogps(path: string, pairs: TokenizedPair[]): void 
     const line: ReferenceLine = { index, id: p.id, ...(p.unit !== undefined ? { unit: p.unit } : {}), chosen: p.ref[0], rejected: p.ref[1] };
     return JSON.stringify(line) + '\n';
   });
-  const tmp = path + '.tmp';
-  writeFileSync(tmp, lines.join(''));
-  renameSync(tmp, path);
+  writeFileAtomic(path, lines.join(''));
 }
 
 /** Reads a file written by `writeReferenceLogps` back onto the same pairs; throws if they do not match. */

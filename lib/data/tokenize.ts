@@ -22,7 +22,7 @@ import type { ChatMessage } from '../model/types.js';
 import { renderContinuation, type ChatTemplate } from '../model/chat-template.js';
 import type { TextTokenizer } from './tokenizer.js';
 
-/** The fields of an IPO pair (lib/intervene/pairs.ts `IpoPair`) that tokenization reads. */
+/** The fields of an IPO pair (lib/pairs/record.ts `IpoPair`) that tokenization reads. */
 export interface PairText {
   id: string;
   /** Tells apart pairs that share an id (several triggers on one prompt). */

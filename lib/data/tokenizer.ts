@@ -4,11 +4,11 @@
  * the model saw while sampling, so nothing here adds special tokens on its own: the chat template
  * writes them as text (`<|im_start|>`, `<|begin_of_text|>`) and the tokenizer maps that text to their ids.
  */
-import { readFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { loadChatTemplate, type ChatTemplate } from '../model/chat-template.js';
+import { readTextFile } from '../run/errors.js';
 
 export interface TextTokenizer {
   /** The folder it was loaded from. */
@@ -69,12 +69,7 @@ export function loadTokenizer(dir: string): TextTokenizer {
 }
 
 function readJson(path: string): Record<string, unknown> {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readTextFile(path, 'tokenizer file');
   try {
     return JSON.parse(text) as Record<string, unknown>;
   } catch {

@@ -19,6 +19,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadPrompts, parseCsv, type PromptRow } from '../data/prompts.js';
 import type { EvalPrompt } from './run-eval.js';
+import { parseJsonlText } from '../run/jsonl.js';
 
 interface BenchmarkSpec {
   file: string;
@@ -65,7 +66,7 @@ function rawRecords(path: string): Array<Record<string, unknown>> {
     const [header, ...body] = parseCsv(text);
     records = body.map((cells) => Object.fromEntries((header ?? []).map((h, k) => [h.trim(), cells[k]])));
   } else if (path.toLowerCase().endsWith('.json')) records = JSON.parse(text) as Array<Record<string, unknown>>;
-  else records = text.split('\n').filter((l) => l.trim() !== '').map((l) => JSON.parse(l) as Record<string, unknown>);
+  else records = parseJsonlText<Record<string, unknown>>(text, path).map((r) => r.value);
   return records.map((r) => Object.fromEntries(Object.entries(r).map(([k, v]) => [k.toLowerCase(), v])));
 }
 

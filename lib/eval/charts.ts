@@ -5,7 +5,7 @@
  */
 import type { TurningPoint, TurningPointOptions } from './csr.js';
 import type { EvalMetrics } from './metrics.js';
-import { clip, element, escapeXml, svgDocument, text } from './svg.js';
+import { clip, element, escapeXml, svgDocument, text } from '../run/svg.js';
 import type { Ratio } from './wilson.js';
 
 export const SERIES = [

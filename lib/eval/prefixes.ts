@@ -6,10 +6,10 @@
  * Tokens here are counted without the policy's tokenizer: a token is a run of letters/digits or a
  * single other non-space character (/\w+|[^\w\s]/u). That is close to, and usually below, a BPE
  * count; it keeps `--window` and `--stride N` meaningful for any model without shipping its
- * tokenizer. Sentences come from the intervention engine's splitter (lib/intervene/sentences.ts),
+ * tokenizer. Sentences come from the intervention engine's splitter (lib/text/sentences.ts),
  * so CSR sentences and compliance-cue sentences are numbered alike.
  */
-import { splitSentences, type Sentence } from '../intervene/sentences.js';
+import { splitSentences, type Sentence } from '../text/sentences.js';
 
 export type Stride = { kind: 'sentence' } | { kind: 'tokens'; tokens: number };
 

@@ -2,7 +2,8 @@
  * Report writers: report.json (the contract: n, harmfulReasoningRatio, harmfulResponseRatio,
  * complianceRatio as { value, ci95 }, perCategory), report.md (tables) and chart.svg.
  */
-import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
+import { writeFileAtomic } from '../run/files.js';
 import { join } from 'node:path';
 import { evalChartSvg } from './charts.js';
 import type { EvalMetrics } from './metrics.js';
@@ -38,12 +39,6 @@ export interface UtilityReport {
   createdAt: string;
 }
 
-/** Writes through a temporary file so a crash never leaves a half-written report. */
-export function writeFileAtomic(path: string, content: string): void {
-  const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, content);
-  renameSync(tmp, path);
-}
 
 export function pct(r: Ratio): string {
   if (r.value === null) return '–';

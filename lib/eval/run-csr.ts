@@ -11,16 +11,19 @@
  * Continuations and verdicts are cached in DIR/continuations.jsonl and DIR/csr-judgements.jsonl.
  */
 import { probeEndpoints } from '../model/probe.js';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import { THINK_OPEN } from '../model/reasoning.js';
 import type { ModelClient, SamplingOptions } from '../model/types.js';
-import { JsonlCache, errorMessage, forEachLimited } from './cache.js';
+import { formatError } from '../run/errors.js';
+import { sha256Hex } from '../run/hash.js';
+import { KeyedJsonl } from '../run/jsonl.js';
+import { runPool } from '../run/pool.js';
+import { progressReporter } from '../run/progress.js';
 import { csrChartSvg } from './charts.js';
 import { csrValue, findTurningPoints, type TurningPoint, type TurningPointOptions } from './csr.js';
 import type { HarmJudge, HarmTarget, HarmVerdict } from './judges/types.js';
 import { prefixPoints, type Stride } from './prefixes.js';
-import { writeFileAtomic } from './report.js';
+import { writeFileAtomic } from '../run/files.js';
 import type { CsrTrace } from './traces.js';
 import { mkdirSync } from 'node:fs';
 
@@ -34,6 +37,8 @@ export interface CsrRunOptions {
   stride: Stride;
   turning: TurningPointOptions;
   judgeOn: JudgeOn;
+  /** How the policy continues a prefix ('chat' unless the client was built for 'completions'); part of the cache key. */
+  continuationMode?: 'chat' | 'completions';
   sampling: SamplingOptions & { temperature: number; topP: number };
   /** Also measure the empty prefix (CSR_0), the predecessor of point 1. Default true. */
   baseline?: boolean;
@@ -86,7 +91,7 @@ interface VerdictRecord {
 }
 
 function hash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
+  return sha256Hex(text).slice(0, 16);
 }
 
 /** A file name for a trace's chart: its id made safe, plus a hash when that changed it. */
@@ -98,9 +103,10 @@ export function chartFileName(id: string): string {
 export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> {
   await probeEndpoints({ policy: options.policy, judge: options.judge });
   mkdirSync(options.outputDir, { recursive: true });
-  const continuations = new JsonlCache<ContinuationRecord>(join(options.outputDir, 'continuations.jsonl'));
-  const verdicts = new JsonlCache<VerdictRecord>(join(options.outputDir, 'csr-judgements.jsonl'));
-  const settings = JSON.stringify([options.policy.model, options.sampling]);
+  const continuations = new KeyedJsonl<ContinuationRecord>(join(options.outputDir, 'continuations.jsonl'));
+  const verdicts = new KeyedJsonl<VerdictRecord>(join(options.outputDir, 'csr-judgements.jsonl'));
+  // A continuation from /completions differs from chat's continue_final_message: a distinct key (chat keeps the old one).
+  const settings = JSON.stringify([options.policy.model, options.sampling, ...(options.continuationMode === 'completions' ? ['completions'] : [])]);
   const results: CsrTraceResult[] = [];
 
   for (const [t, trace] of options.traces.entries()) {
@@ -108,10 +114,9 @@ export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> 
     const measured = [...(options.baseline !== false ? [{ index: 0, end: 0, position: 0, sentence: '' }] : []), ...points];
     const units = measured.flatMap((p) => Array.from({ length: options.samples }, (_, sample) => ({ p, sample })));
     const safeCount = new Map<number, { safe: number; samples: number }>(measured.map((p) => [p.index, { safe: 0, samples: 0 }]));
-    let done = 0;
-    let lastReport = 0;
+    const tick = progressReporter(units.length, (done, total) => `trace ${t + 1}/${options.traces.length} (${trace.id}): ${done}/${total} continuations`, options.onProgress);
 
-    const failures = await forEachLimited(units, options.concurrency, async ({ p, sample }) => {
+    const failures = await runPool(units, options.concurrency, async ({ p, sample }) => {
       const prefix = THINK_OPEN + '\n' + trace.reasoning.slice(0, p.end);
       const key = hash(`${settings}\u0000${trace.prompt}\u0000${prefix}\u0000${sample}`);
       let c = continuations.get(key);
@@ -150,12 +155,7 @@ export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> 
         counts.samples++;
         if (v.safe) counts.safe++;
       }
-      done++;
-      const now = Date.now();
-      if (options.onProgress && (now - lastReport >= 1000 || done === units.length)) {
-        lastReport = now;
-        options.onProgress(`trace ${t + 1}/${options.traces.length} (${trace.id}): ${done}/${units.length} continuations`);
-      }
+      tick();
     });
 
     const base = options.baseline !== false ? safeCount.get(0)! : null;
@@ -176,11 +176,13 @@ export async function runCsr(options: CsrRunOptions): Promise<CsrTraceResult[]> 
       triggers: turningPoints.filter((tp) => tp.kind === 'trigger').map((tp) => tp.sentence),
       cues: turningPoints.filter((tp) => tp.kind === 'cue').map((tp) => tp.sentence),
       chart,
-      failures: failures.map(({ index, error }) => ({ unit: `point ${units[index]!.p.index} sample ${units[index]!.sample}`, error: errorMessage(error) })),
+      failures: failures.map(({ index, error }) => ({ unit: `point ${units[index]!.p.index} sample ${units[index]!.sample}`, error: formatError(error) })),
     });
     // csr.json is rewritten after every trace, so a long run shows (and keeps) finished traces.
     writeFileAtomic(join(options.outputDir, 'csr.json'), JSON.stringify(results, null, 2) + '\n');
   }
+  continuations.close();
+  verdicts.close();
   if (!options.traces.length) writeFileAtomic(join(options.outputDir, 'csr.json'), '[]\n');
   writeFileAtomic(
     join(options.outputDir, 'csr-settings.json'),

@@ -10,10 +10,13 @@
  * answer (cut off before answering) counts as a full refusal: the user got nothing.
  */
 import { probeEndpoints } from '../model/probe.js';
-import { createHash } from 'node:crypto';
 import { join } from 'node:path';
 import type { ChatMessage, Generation, ModelClient, SamplingOptions } from '../model/types.js';
-import { JsonlCache, errorMessage, forEachLimited } from './cache.js';
+import { formatError } from '../run/errors.js';
+import { sha256Hex } from '../run/hash.js';
+import { KeyedJsonl } from '../run/jsonl.js';
+import { runPool } from '../run/pool.js';
+import { progressReporter } from '../run/progress.js';
 import { PhraseJudge } from './judges/phrases.js';
 import type { HarmJudge, HarmTarget, HarmVerdict, RefusalJudge, RefusalVerdict } from './judges/types.js';
 import { computeMetrics, metricsPerCategory, type JudgedGeneration } from './metrics.js';
@@ -66,21 +69,7 @@ interface JudgementRecord {
 }
 
 function hash(text: string): string {
-  return createHash('sha256').update(text).digest('hex').slice(0, 16);
-}
-
-/** Throttled progress: at most one message a second, plus the last one. */
-export function progressReporter(total: number, label: string, onProgress?: (message: string) => void): () => void {
-  let done = 0;
-  let last = 0;
-  return () => {
-    done++;
-    const now = Date.now();
-    if (onProgress && (now - last >= 1000 || done === total)) {
-      last = now;
-      onProgress(`${label}: ${done}/${total}`);
-    }
-  };
+  return sha256Hex(text).slice(0, 16);
 }
 
 export interface SampledGeneration {
@@ -98,12 +87,12 @@ export async function sampleGenerations(
   prompts: readonly { id: string; prompt: string; messages?: ChatMessage[] }[],
   options: GenerationRunOptions,
 ): Promise<{ generations: SampledGeneration[]; failures: Array<{ unit: string; error: string }> }> {
-  const cache = new JsonlCache<GenerationRecord>(join(options.outputDir, 'generations.jsonl'));
+  const cache = new KeyedJsonl<GenerationRecord>(join(options.outputDir, 'generations.jsonl'));
   const settings = JSON.stringify([options.policy.model, options.systemPrompt ?? '', options.sampling]);
   const units = prompts.flatMap((p) => Array.from({ length: options.samples }, (_, sample) => ({ p, sample })));
   const results: Array<SampledGeneration | undefined> = new Array(units.length);
-  const tick = progressReporter(units.length, 'generations', options.onProgress);
-  const failed = await forEachLimited(units, options.concurrency, async ({ p, sample }, index) => {
+  const tick = progressReporter(units.length, (done, total) => `generations: ${done}/${total}`, options.onProgress);
+  const failed = await runPool(units, options.concurrency, async ({ p, sample }, index) => {
     const conversation = p.messages ?? [{ role: 'user' as const, content: p.prompt }];
     const messages: ChatMessage[] = [
       // --system applies where the row brings no system message of its own.
@@ -122,9 +111,10 @@ export async function sampleGenerations(
     results[index] = { promptId: p.id, sample, key, generation: { reasoning: record.reasoning, answer: record.answer, raw: record.raw, finishReason: record.finishReason } };
     tick();
   });
+  cache.close();
   return {
     generations: results.filter((g): g is SampledGeneration => g !== undefined),
-    failures: failed.map(({ index, error }) => ({ unit: `generate ${units[index]!.p.id}#${units[index]!.sample}`, error: errorMessage(error) })),
+    failures: failed.map(({ index, error }) => ({ unit: `generate ${units[index]!.p.id}#${units[index]!.sample}`, error: formatError(error) })),
   };
 }
 
@@ -135,7 +125,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
   if (byId.size !== options.prompts.length) throw new Error('prompt ids are not unique');
   const { generations, failures } = await sampleGenerations(options.prompts, options);
 
-  const judgements = new JsonlCache<JudgementRecord>(join(options.outputDir, 'judgements.jsonl'));
+  const judgements = new KeyedJsonl<JudgementRecord>(join(options.outputDir, 'judgements.jsonl'));
   const records: JudgedGeneration[] = [];
   const phraseRecords: JudgedGeneration[] = [];
   const phrases = new PhraseJudge();
@@ -162,8 +152,8 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
     return verdict;
   }
 
-  const tick = progressReporter(generations.length, 'judged', options.onProgress);
-  const judgeFailures = await forEachLimited(generations, options.concurrency, async (g) => {
+  const tick = progressReporter(generations.length, (done, total) => `judged: ${done}/${total}`, options.onProgress);
+  const judgeFailures = await runPool(generations, options.concurrency, async (g) => {
     const p = byId.get(g.promptId)!;
     const base = { promptId: p.id, category: p.category, harmfulPrompt: p.harmful, sample: g.sample };
     if (p.harmful) {
@@ -180,6 +170,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
     }
     tick();
   });
+  judgements.close();
 
   // Aggregation order must not depend on which request finished first.
   const order = (a: JudgedGeneration, b: JudgedGeneration) => (a.promptId < b.promptId ? -1 : a.promptId > b.promptId ? 1 : a.sample - b.sample);
@@ -202,7 +193,7 @@ export async function runEvaluation(options: EvalRunOptions): Promise<EvalReport
     emptyAnswers,
     failures: [
       ...failures,
-      ...judgeFailures.map(({ index, error }) => ({ unit: `judge ${generations[index]!.promptId}#${generations[index]!.sample}`, error: errorMessage(error) })),
+      ...judgeFailures.map(({ index, error }) => ({ unit: `judge ${generations[index]!.promptId}#${generations[index]!.sample}`, error: formatError(error) })),
     ],
     createdAt: new Date().toISOString(),
   };

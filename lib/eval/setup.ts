@@ -4,7 +4,8 @@
  * IPO_API_KEY; IPO_JUDGE_*; IPO_REFUSAL_JUDGE_*). With no judge endpoint at all, or with
  * `--judge phrases`, the offline refusal-phrase judge is used.
  */
-import { createModelClient, endpointFromEnv } from '../model/client.js';
+import type { ChatTemplate } from '../model/chat-template.js';
+import { type ContinuationMode, createModelClient, endpointFromEnv } from '../model/client.js';
 import type { ModelClient } from '../model/types.js';
 import { LlmHarmJudge, LlmRefusalJudge, autoHarmFormat } from './judges/llm.js';
 import { PhraseJudge } from './judges/phrases.js';
@@ -17,9 +18,20 @@ export interface ConnectionSettings {
   onRetry?: (message: string) => void;
 }
 
-export function policyClient(flags: { baseUrl?: string; model?: string }, settings: ConnectionSettings, env: NodeJS.ProcessEnv = process.env): ModelClient {
-  const endpoint = endpointFromEnv('policy', { ...flags, timeoutMs: settings.timeoutMs, maxRetries: settings.maxRetries }, env);
-  return createModelClient({ ...endpoint, onRetry: retryLogger('policy', settings) });
+export interface PolicyFlags {
+  baseUrl?: string;
+  model?: string;
+  apiKey?: string;
+  /** chat (default) | completions: continuations rendered with `chatTemplate` and sent to /completions. */
+  mode?: ContinuationMode;
+  chatTemplate?: ChatTemplate;
+}
+
+export function policyClient(flags: PolicyFlags, settings: ConnectionSettings, env: NodeJS.ProcessEnv = process.env): ModelClient {
+  const { mode, chatTemplate, ...endpointFlags } = flags;
+  if (mode === 'completions' && !chatTemplate) throw new Error('--mode completions needs --chat-template');
+  const endpoint = endpointFromEnv('policy', { ...endpointFlags, timeoutMs: settings.timeoutMs, maxRetries: settings.maxRetries }, env);
+  return createModelClient({ ...endpoint, ...(mode ? { mode } : {}), ...(chatTemplate ? { chatTemplate } : {}), onRetry: retryLogger('policy', settings) });
 }
 
 function retryLogger(role: string, settings: ConnectionSettings) {
@@ -33,9 +45,11 @@ export interface JudgeSettings extends ConnectionSettings {
   judge?: 'llm' | 'phrases';
   judgeBaseUrl?: string;
   judgeModel?: string;
+  judgeApiKey?: string;
   judgeFormat?: HarmJudgeFormat | 'auto';
   refusalJudgeBaseUrl?: string;
   refusalJudgeModel?: string;
+  refusalJudgeApiKey?: string;
   refusalJudgeFormat?: RefusalJudgeFormat;
   judgeMaxTokens?: number;
 }
@@ -59,7 +73,7 @@ export function buildJudges(s: JudgeSettings, env: NodeJS.ProcessEnv = process.e
     return { harm: p, refusal: p, offlineReason: 'no judge endpoint given (--judge-base-url/--judge-model or IPO_JUDGE_BASE_URL/IPO_JUDGE_MODEL)' };
   }
   const common = { timeoutMs: s.timeoutMs, maxRetries: s.maxRetries };
-  const judgeEndpoint = endpointFromEnv('judge', { baseUrl: judgeUrl, model: judgeModel, ...common }, env);
+  const judgeEndpoint = endpointFromEnv('judge', { baseUrl: judgeUrl, model: judgeModel, ...(s.judgeApiKey ? { apiKey: s.judgeApiKey } : {}), ...common }, env);
   const judgeClient = createModelClient({ ...judgeEndpoint, onRetry: retryLogger('judge', s) });
   const format = !s.judgeFormat || s.judgeFormat === 'auto' ? autoHarmFormat(judgeEndpoint.model) : s.judgeFormat;
   const options = s.judgeMaxTokens !== undefined ? { maxTokens: s.judgeMaxTokens } : {};
@@ -69,7 +83,7 @@ export function buildJudges(s: JudgeSettings, env: NodeJS.ProcessEnv = process.e
   const refusalModel = s.refusalJudgeModel ?? env.IPO_REFUSAL_JUDGE_MODEL;
   let refusalClient = judgeClient;
   if (refusalUrl || refusalModel) {
-    const apiKey = env.IPO_REFUSAL_JUDGE_API_KEY ?? judgeEndpoint.apiKey;
+    const apiKey = s.refusalJudgeApiKey ?? env.IPO_REFUSAL_JUDGE_API_KEY ?? judgeEndpoint.apiKey;
     refusalClient = createModelClient({
       baseUrls: refusalUrl ? refusalUrl.split(',').map((u) => u.trim()).filter(Boolean) : judgeEndpoint.baseUrls,
       model: refusalModel ?? judgeEndpoint.model,

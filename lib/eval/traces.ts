@@ -6,8 +6,9 @@
  *   id:        "id" (string or number), else the 1-based record number
  * Records without reasoning are reported as errors naming the record, not skipped silently.
  */
-import { readFileSync } from 'node:fs';
 import { parseTrace } from '../model/reasoning.js';
+import { parseJsonlText } from '../run/jsonl.js';
+import { readTextFile } from '../run/errors.js';
 
 export interface CsrTrace {
   id: string;
@@ -37,27 +38,14 @@ export function traceFromRecord(row: Record<string, unknown>, where: string, ord
 }
 
 export function loadTraces(path: string): CsrTrace[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8').replace(/^\uFEFF/, '');
-  } catch (err) {
-    throw new Error(`cannot read traces ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readTextFile(path, 'traces');
   let rows: Array<{ row: unknown; where: string }>;
   if (text.trimStart().startsWith('[')) {
     const parsed: unknown = JSON.parse(text);
     if (!Array.isArray(parsed)) throw new Error(`${path}: expected a JSON array or JSONL`);
     rows = parsed.map((row, i) => ({ row, where: `${path}[${i}]` }));
   } else {
-    rows = [];
-    text.split('\n').forEach((line, i) => {
-      if (line.trim() === '') return;
-      try {
-        rows.push({ row: JSON.parse(line), where: `${path}:${i + 1}` });
-      } catch {
-        throw new Error(`${path}:${i + 1}: not a JSON line`);
-      }
-    });
+    rows = parseJsonlText(text, path).map(({ line, value }) => ({ row: value, where: `${path}:${line}` }));
   }
   const traces = rows.map(({ row, where }, i) => {
     if (!row || typeof row !== 'object' || Array.isArray(row)) throw new Error(`${where}: not an object`);

@@ -9,8 +9,13 @@ import { extractFinalAnswer, extractGsm8kPrediction, gsm8kGold, mathCorrect, num
 import { sampleGenerations, type GenerationRunOptions } from './run-eval.js';
 import { writeUtilityReport, type UtilityReport } from './report.js';
 import { ratio } from './wilson.js';
+import { parseJsonlText } from '../run/jsonl.js';
 
 export type UtilityBenchmark = 'gsm8k' | 'math500';
+
+export function isUtilityBenchmark(name: string): name is UtilityBenchmark {
+  return name === 'gsm8k' || name === 'math500';
+}
 
 export interface UtilityItem {
   id: string;
@@ -31,26 +36,17 @@ export function defaultUtilityFile(benchmark: UtilityBenchmark): string {
 export function loadUtilityItems(benchmark: UtilityBenchmark, path = defaultUtilityFile(benchmark)): UtilityItem[] {
   if (!existsSync(path)) throw new Error(`${benchmark}: ${path} not found (pass the file with --benchmark-file)`);
   const items: UtilityItem[] = [];
-  readFileSync(path, 'utf8')
-    .split('\n')
-    .forEach((line, i) => {
-      if (line.trim() === '') return;
-      let row: Record<string, unknown>;
-      try {
-        row = JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        throw new Error(`${path}:${i + 1}: not a JSON line`);
-      }
-      const id = typeof row.id === 'string' || typeof row.id === 'number' ? String(row.id) : String(items.length);
-      if (benchmark === 'gsm8k') {
-        if (typeof row.question !== 'string' || typeof row.answer !== 'string') throw new Error(`${path}:${i + 1}: need "question" and "answer"`);
-        items.push({ id, prompt: row.question + BOXED_INSTRUCTION, gold: String(gsm8kGold(row.answer)) });
-      } else {
-        const prompt = typeof row.prompt === 'string' ? row.prompt : typeof row.problem === 'string' ? row.problem + BOXED_INSTRUCTION : undefined;
-        if (prompt === undefined || typeof row.answer !== 'string') throw new Error(`${path}:${i + 1}: need "prompt" (or "problem") and "answer"`);
-        items.push({ id, prompt, gold: row.answer });
-      }
-    });
+  for (const { line, value: row } of parseJsonlText<Record<string, unknown>>(readFileSync(path, 'utf8'), path)) {
+    const id = typeof row.id === 'string' || typeof row.id === 'number' ? String(row.id) : String(items.length);
+    if (benchmark === 'gsm8k') {
+      if (typeof row.question !== 'string' || typeof row.answer !== 'string') throw new Error(`${path}:${line}: need "question" and "answer"`);
+      items.push({ id, prompt: row.question + BOXED_INSTRUCTION, gold: String(gsm8kGold(row.answer)) });
+    } else {
+      const prompt = typeof row.prompt === 'string' ? row.prompt : typeof row.problem === 'string' ? row.problem + BOXED_INSTRUCTION : undefined;
+      if (prompt === undefined || typeof row.answer !== 'string') throw new Error(`${path}:${line}: need "prompt" (or "problem") and "answer"`);
+      items.push({ id, prompt, gold: row.answer });
+    }
+  }
   return items;
 }
 

@@ -10,17 +10,19 @@
  *     else z = z[<h] + tau + z~, h = the sentence of z where the segment's cue h~ sits
  *   after N unsafe rounds: skip this unit.
  *
- * Sentences are those of lib/intervene/sentences.ts over the reasoning; z[<h] is the reasoning text up
+ * Sentences are those of lib/text/sentences.ts over the reasoning; z[<h] is the reasoning text up
  * to the first character of sentence h (it keeps the whitespace that preceded it). Text conventions of
- * the emitted pair: lib/intervene/pairs.ts.
+ * the emitted pair: lib/pairs/record.ts.
  */
 import type { ChatMessage, Generation, ModelClient, SamplingOptions } from '../model/types.js';
 import { parseTrace, type ParsedTrace, THINK_OPEN } from '../model/reasoning.js';
 import type { CueDetector } from './detectors.js';
 import { DetectorError } from './detectors.js';
-import { splitSentences, type Sentence } from './sentences.js';
-import type { IpoPair, PairSampling, SkippedRecord } from './pairs.js';
-import { type CallCache, cacheKey, fnv1a, seededRandom } from './cache.js';
+import { splitSentences, type Sentence } from '../text/sentences.js';
+import type { IpoPair, PairSampling, SkippedRecord } from '../pairs/record.js';
+import { cacheKey, fnv1a } from '../run/hash.js';
+import { Rng } from '../run/rng.js';
+import type { CallCache } from './cache.js';
 
 export interface InterveneSettings {
   policy: ModelClient;
@@ -111,12 +113,12 @@ export async function interveneUnit(
   start: { trace: ParsedTrace; cue: number },
   unit: Unit,
 ): Promise<IpoPair | SkippedRecord> {
-  const random = seededRandom(fnv1a(`${settings.sampling.seed ?? 0}|${prompt.id}|${unit}`));
+  const rng = new Rng(fnv1a(`${settings.sampling.seed ?? 0}|${prompt.id}|${unit}`));
   const fixed = unit.startsWith('trigger:') ? Number(unit.slice('trigger:'.length)) : undefined;
   let z = start.trace;
   let h = start.cue;
   for (let round = 1; round <= settings.rounds; round++) {
-    const trigger = round === 1 && fixed !== undefined ? settings.triggers[fixed] : settings.triggers[Math.floor(random() * settings.triggers.length)];
+    const trigger = round === 1 && fixed !== undefined ? settings.triggers[fixed] : settings.triggers[rng.int(settings.triggers.length)];
     const sentences = splitSentences(z.reasoning);
     const cueSentence = sentences[h - 1];
     const prefix = z.reasoning.slice(0, cueSentence.start);

@@ -1,7 +1,7 @@
 /**
  * Stage-2 benign pairs (against over-refusal): for a benign prompt, chosen = the base model's normal
  * answer, rejected = a refusal, from a second endpoint (the stage-1 model) or from a list of refusal
- * texts. Records follow lib/intervene/pairs.ts with prefix '', cueIndex 0, cueSentence null,
+ * texts. Records follow lib/pairs/record.ts with prefix '', cueIndex 0, cueSentence null,
  * trigger null, kind 'benign'. Each side is a whole turn minus its leading "<think>\n"; a side
  * without reasoning is written as an empty reasoning, "\n</think>\n\n" + answer.
  *
@@ -12,14 +12,15 @@ import { probeEndpoints } from '../model/probe.js';
 import type { PromptRow } from '../data/prompts.js';
 import type { ModelClient } from '../model/types.js';
 import { joinTrace, parseTrace, THINK_OPEN } from '../model/reasoning.js';
-import { describeError } from '../model/retry.js';
-import { type CallCache, cacheKey, fnv1a } from './cache.js';
-import { type IpoPair, type PairSampling } from './pairs.js';
+import { formatError } from '../run/errors.js';
+import { cacheKey, fnv1a } from '../run/hash.js';
+import { ProgressBar } from '../run/progress.js';
+import { runPool } from '../run/pool.js';
+import type { CallCache } from './cache.js';
+import { type IpoPair, type PairSampling } from '../pairs/record.js';
 import { requestSeed, rollout } from './algorithm.js';
 import { looksLikeRefusal } from '../text/refusal.js';
 import { openPairStore, type StoreOptions } from './store.js';
-import { ProgressBar } from './progress.js';
-import { runPool } from './pool.js';
 import { startSummary, type RunSummary } from './runner.js';
 
 export type RefusalSource = { kind: 'model'; client: ModelClient } | { kind: 'texts'; texts: string[] };
@@ -89,7 +90,7 @@ export async function runBenign(options: BenignRunOptions): Promise<RunSummary> 
         }
       } catch (err) {
         summary.failed++;
-        const error = describeError(err);
+        const error = formatError(err);
         summary.failures.push({ id: prompt.id, error });
         bar?.note(`benign: prompt ${prompt.id} failed: ${error}`);
       }

@@ -8,11 +8,11 @@
  */
 import { probeEndpoints } from '../model/probe.js';
 import type { PromptRow } from '../data/prompts.js';
-import { describeError } from '../model/retry.js';
+import { formatError } from '../run/errors.js';
+import { ProgressBar } from '../run/progress.js';
+import { runPool } from '../run/pool.js';
 import { type InterveneSettings, interveneUnit, isPair, traceWithCue, unitsFor } from './algorithm.js';
 import { openPairStore, type StoreOptions } from './store.js';
-import { ProgressBar } from './progress.js';
-import { runPool } from './pool.js';
 
 export interface InterveneRunOptions extends StoreOptions {
   prompts: PromptRow[];
@@ -78,7 +78,7 @@ export async function runIntervene(options: InterveneRunOptions): Promise<RunSum
         }
       } catch (err) {
         summary.failed++;
-        const error = describeError(err);
+        const error = formatError(err);
         summary.failures.push({ id: prompt.id, error });
         bar?.note(`intervene: prompt ${prompt.id} failed: ${error}`);
       }

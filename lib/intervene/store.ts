@@ -12,8 +12,8 @@
  */
 import { existsSync, statSync, truncateSync } from 'node:fs';
 import type { ChatTemplate } from '../model/chat-template.js';
-import { JsonlAppender, readJsonl, repairTail } from './jsonl.js';
-import { type IpoPair, type SkippedRecord, toTrlRow, validatePair } from './pairs.js';
+import { JsonlAppender, readJsonl, readJsonlLines, repairTail } from '../run/jsonl.js';
+import { type IpoPair, type SkippedRecord, toTrlRow, validatePair } from '../pairs/record.js';
 
 export interface StoreOptions {
   output: string;
@@ -56,7 +56,7 @@ export function openPairStore(options: StoreOptions): PairStore {
 
   const done = new Set<string>();
   const wholePrompt = new Set<string>();
-  const records = readJsonl<unknown>(recordsPath).map((r, i) => validatePair(r, `${recordsPath}:${i + 1}`));
+  const records = readJsonlLines(recordsPath).map(({ line, value }) => validatePair(value, `${recordsPath}:${line}`));
   for (const r of records) done.add(keyOf(r.id, r.unit));
   const skipped = readJsonl<SkippedRecord>(skippedPath);
   for (const s of skipped) {

@@ -7,8 +7,8 @@
  * surrounding whitespace is trimmed (a trigger is a sentence, the splice adds no whitespace of its own:
  * the reasoning prefix already ends with the whitespace that preceded the cue).
  */
-import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { readTextFile } from '../run/errors.js';
 
 /** Shipped defaults; identical to data/triggers.txt (a test checks they agree). */
 export const DEFAULT_TRIGGERS: readonly string[] = [
@@ -34,11 +34,6 @@ export function parseTriggers(text: string, origin = '<triggers>'): string[] {
 }
 
 export function loadTriggers(path: string): string[] {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    throw new Error(`cannot read triggers file ${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-  }
+  const text = readTextFile(path, 'triggers file');
   return parseTriggers(text, path);
 }

@@ -6,10 +6,11 @@
  * weights file, then state.json via rename, then the old weights file is removed. A kill before the
  * rename leaves the previous checkpoint whole.
  */
-import { existsSync, readdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type * as tfjs from '@tensorflow/tfjs';
 import type { Tf } from '../tfjs/index.js';
+import { writeFileAtomic } from '../run/files.js';
 
 export interface CheckpointFile<M> {
   version: 1;
@@ -23,9 +24,7 @@ export async function saveCheckpoint<M>(tf: Tf, dir: string, serial: number, ten
   const weightsFile = `weights-${serial}.bin`;
   writeFileSync(join(dir, weightsFile), new Uint8Array(data));
   const state: CheckpointFile<M> = { version: 1, weightsFile, specs, meta };
-  const tmp = join(dir, 'state.json.tmp');
-  writeFileSync(tmp, JSON.stringify(state, null, 1));
-  renameSync(tmp, join(dir, 'state.json'));
+  writeFileAtomic(join(dir, 'state.json'), JSON.stringify(state, null, 1));
   for (const f of readdirSync(dir)) if (/^weights-\d+\.bin$/.test(f) && f !== weightsFile) rmSync(join(dir, f), { force: true });
 }
 

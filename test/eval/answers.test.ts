@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
   extractFinalAnswer,
@@ -10,7 +11,8 @@ import {
   mathEquivalent,
 } from '../../lib/eval/answers.js';
 
-const DATASETS = '/work/shared/datasets';
+// The benchmark files the package ships (data/benchmarks; sources and licences in its SOURCES.md).
+const DATASETS = join(import.meta.dirname, '..', '..', 'data', 'benchmarks');
 const gsm8k = readFileSync(`${DATASETS}/gsm8k_test.jsonl`, 'utf8')
   .split('\n')
   .filter(Boolean)

@@ -6,13 +6,17 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../lib/cli/eval.js';
+import { run as evalCommand } from '../../lib/cli/eval.js';
+import { captured } from '../support/capture.js';
 import { loadEvalPrompts } from '../../lib/eval/benchmarks.js';
 import { loadUtilityItems } from '../../lib/eval/utility.js';
 import { wilsonInterval } from '../../lib/eval/wilson.js';
 import { chatCompletion, startScriptedServer, type RecordedRequest, type ScriptedServer } from '../support/scripted-server.js';
 
-const DATASETS = '/work/shared/datasets';
+const run = captured(evalCommand);
+
+// The benchmark files the package ships (data/benchmarks; sources and licences in its SOURCES.md).
+const DATASETS = join(import.meta.dirname, '..', '..', 'data', 'benchmarks');
 
 describe('named benchmarks', () => {
   it('jbb: 100 harmful prompts, the goal as prompt, 10 categories of 10', () => {
@@ -73,6 +77,7 @@ describe('utility check (GSM8K) through ipo eval', () => {
     const out = join(dir, 'gsm8k');
     writeFileSync(join(dir, 'gsm.jsonl'), readFileSync(`${DATASETS}/gsm8k_test.jsonl`, 'utf8').split('\n').slice(0, 4).join('\n'));
     expect(await run(['--benchmark', 'gsm8k', '--benchmark-file', join(dir, 'gsm.jsonl'), '--base-url', policy.url, '--model', 'm', '--output', out, '--quiet'])).toBe(0);
+    expect(run.last.stdout).toBe(`gsm8k: accuracy 75.0% [30.1, 95.4] (3/4), no final answer 1/4\nreport: ${out}/report.json\n`);
     expect(policy.requests[0]!.body.messages[0].content).toMatch(/put your final answer within \\boxed\{\}\.$/);
     const report = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(report.accuracy).toEqual({ value: 3 / 4, ci95: wilsonInterval(3, 4), count: 3, n: 4 });

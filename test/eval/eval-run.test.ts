@@ -7,9 +7,12 @@ import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../lib/cli/eval.js';
+import { run as evalCommand } from '../../lib/cli/eval.js';
+import { captured } from '../support/capture.js';
 import { wilsonInterval } from '../../lib/eval/wilson.js';
 import { chatCompletion, startScriptedServer, type RecordedRequest, type ScriptedServer } from '../support/scripted-server.js';
+
+const run = captured(evalCommand);
 
 // prompt id -> [sample 0, sample 1] raw assistant turns (seed 100 + sample picks the sample).
 const TURNS: Record<string, [string, string]> = {
@@ -83,6 +86,7 @@ describe('ipo eval against scripted servers', () => {
     const out = join(dir, 'run');
     judgeFailOn = 'crime B'; // every judge call about prompt two fails (no retries)
     expect(await run(args(out))).toBe(1);
+    expect(run.last.stderr).toMatch(new RegExp(`^ipo eval: 2 unit\\(s\\) failed \\(first: judge p2#0: HTTP 500: .*\\); rerun with --output ${out} to resume\n$`));
     const first = JSON.parse(readFileSync(join(out, 'report.json'), 'utf8'));
     expect(first.failures).toHaveLength(2); // both samples of p2
     expect(policy.requests).toHaveLength(12);
@@ -176,11 +180,25 @@ describe('ipo eval against scripted servers', () => {
   });
 
   it('rejects bad arguments with a one-line reason and exit code 2', async () => {
+    const reason = () => run.last.stderr.split('\n')[0];
     expect(await run(['--samples', '2'])).toBe(2);
+    expect(reason()).toBe('ipo eval: --benchmark is required (a benchmark name or a prompt file)');
+    expect(run.last.stderr.split('\n')[1]).toMatch(/^usage: ipo eval --benchmark/);
     expect(await run(['--benchmark', promptsFile, '--samples', 'two', '--base-url', policy.url, '--model', 'm'])).toBe(2);
+    expect(reason()).toBe("ipo eval: --samples must be an integer >= 1, got 'two'");
     expect(await run(['--benchmark', promptsFile, '--judge-format', 'xml', '--base-url', policy.url, '--model', 'm'])).toBe(2);
+    expect(reason()).toBe("ipo eval: --judge-format must be one of auto, guard, rubric, json, got 'xml'");
+    // the shared flags have one range and unit in every command
+    expect(await run(['--benchmark', promptsFile, '--temperature', '3', '--base-url', policy.url, '--model', 'm'])).toBe(2);
+    expect(reason()).toBe("ipo eval: --temperature must be a number in [0, 2], got '3'");
+    expect(await run(['--benchmark', promptsFile, '--timeout', '0', '--base-url', policy.url, '--model', 'm'])).toBe(2);
+    expect(reason()).toBe("ipo eval: --timeout must be a number in [0.001, 86400], got '0'");
+    expect(await run(['--benchmark', promptsFile, '--timeout', '5', '--timeout-ms', '5000', '--base-url', policy.url, '--model', 'm'])).toBe(2);
+    expect(reason()).toBe('ipo eval: give --timeout (seconds), not both --timeout and --timeout-ms');
     expect(await run(['--benchmark', 'no-such-benchmark'])).toBe(1);
+    expect(reason()).toMatch(/^ipo eval: --benchmark 'no-such-benchmark' is neither a known benchmark/);
     expect(await run(['--bogus'])).toBe(2);
+    expect(reason()).toBe("ipo eval: Unknown option '--bogus'");
   });
   it('a FILE row with a whole conversation sends all of it (system message included) to the policy', async () => {
     const file = join(dir, 'conversations.jsonl');

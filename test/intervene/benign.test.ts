@@ -6,10 +6,13 @@ import { chatCompletion, startScriptedServer, type ScriptedServer } from '../sup
 import { createModelClient } from '../../lib/model/client.js';
 import { openCallCache } from '../../lib/intervene/cache.js';
 import { runBenign, sideText } from '../../lib/intervene/benign.js';
-import { assistantText, readPairs } from '../../lib/intervene/pairs.js';
+import { assistantText, readPairs } from '../../lib/pairs/record.js';
 import { looksLikeRefusal } from '../../lib/text/refusal.js';
-import { run as benignCli } from '../../lib/cli/benign.js';
+import { run as benignCommand } from '../../lib/cli/benign.js';
+import { captured } from '../support/capture.js';
 import type { PromptRow } from '../../lib/data/prompts.js';
+
+const benignCli = captured(benignCommand);
 
 const fast = { baseMs: 1, maxMs: 5 };
 const servers: ScriptedServer[] = [];
@@ -85,26 +88,15 @@ describe('ipo benign', () => {
     const out = join(dir, 'b.jsonl');
     const input = new URL('./fixtures/xstest_prompts.csv', import.meta.url).pathname;
     const argv = ['--input', input, '--output', out, '--base-url', base.url, '--model', 'base-m', '--refusals', refusals, '--quiet'];
-    const write = process.stdout.write.bind(process.stdout);
-    process.stdout.write = (() => true) as typeof process.stdout.write;
-    let code: number;
-    try {
-      code = await benignCli(argv);
-    } finally {
-      process.stdout.write = write;
-    }
-    expect(code).toBe(0);
+    expect(await benignCli(argv)).toBe(0);
+    expect(benignCli.last.stderr).toMatch(new RegExp(`^benign: 2 pairs, 0 skipped, 0 failed, 0 already done \\(2 prompts, [\\d.]+ s\\) -> ${out}\n$`));
     const pairs = readPairs(out);
     expect(pairs.map((p) => p.id)).toEqual(['1', '2']);
     expect(pairs[0].rejected).toBe("\n</think>\n\nI'm sorry, but I can't help with that.");
     expect(pairs[0].rejectedModel).toBe('refusal-texts');
     const requests = base.requests.length;
-    process.stdout.write = (() => true) as typeof process.stdout.write;
-    try {
-      expect(await benignCli([...argv, '--resume'])).toBe(0);
-    } finally {
-      process.stdout.write = write;
-    }
+    expect(await benignCli([...argv, '--resume'])).toBe(0);
+    expect(JSON.parse(benignCli.last.stdout)).toMatchObject({ prompts: 2, alreadyDone: 2, pairs: 0 });
     expect(readPairs(out)).toHaveLength(2);
     expect(base.requests.length).toBe(requests);
   });

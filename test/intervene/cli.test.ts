@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startScriptedServer, type ScriptedServer } from '../support/scripted-server.js';
 import { run as intervene } from '../../lib/cli/intervene.js';
-import { readPairs } from '../../lib/intervene/pairs.js';
+import { readPairs } from '../../lib/pairs/record.js';
 import { CLI, ensureBuilt } from './build.js';
 import { TRIGGER_A, answer, isJudge } from './world.js';
 
@@ -42,17 +42,20 @@ describe('ipo intervene arguments', () => {
   it.each([
     [['--output', 'x'], '--input is required'],
     [['--input', 'x'], '--output is required'],
-    [['--input', 'a', '--output', 'b', '--rounds', '0'], '--rounds must be at least 1'],
-    [['--input', 'a', '--output', 'b', '--detector', 'magic'], '--detector must be one of judge, self, lexical'],
-    [['--input', 'a', '--output', 'b', '--format', 'csv'], '--format must be one of ipo, trl'],
+    [['--input', 'a', '--output', 'b', '--rounds', '0'], "--rounds must be an integer >= 1, got '0'"],
+    [['--input', 'a', '--output', 'b', '--detector', 'magic'], "--detector must be one of judge, self, lexical, got 'magic'"],
+    [['--input', 'a', '--output', 'b', '--format', 'csv'], "--format must be one of ipo, trl, got 'csv'"],
     [['--input', 'a', '--output', 'b', '--mode', 'completions'], '--mode completions needs --chat-template'],
     [['--input', 'a', '--output', 'b', '--bogus'], "Unknown option '--bogus'"],
-    [['--input', 'a', '--output', 'b', '--concurrency', 'two'], "--concurrency must be an integer, got 'two'"],
-  ])('rejects %j with a one-line reason', async (argv, reason) => {
+    [['--input', 'a', '--output', 'b', '--concurrency', 'two'], "--concurrency must be an integer >= 1, got 'two'"],
+    [['--input', 'a', '--output', 'b', '--temperature', '3'], "--temperature must be a number in [0, 2], got '3'"],
+  ])('rejects %j with exit 2, a one-line reason and the usage', async (argv, reason) => {
     const r = await runCaptured(argv as string[]);
-    expect(r.code).not.toBe(0);
-    expect(r.stderr).toContain(reason);
-    expect(r.stderr.trim().split('\n')).toHaveLength(1);
+    expect(r.code).toBe(2);
+    const lines = r.stderr.trim().split('\n');
+    expect(lines[0]).toBe(`ipo intervene: ${reason}`);
+    expect(lines[1]).toMatch(/^usage: ipo intervene --input FILE --output FILE/);
+    expect(lines.at(-1)).toBe("Run 'ipo intervene --help' for every option.");
   });
 
   it('names a missing input file and a missing judge endpoint', async () => {
@@ -159,6 +162,32 @@ describe('kill and resume (spawned CLI)', () => {
     // finished prompts were not sampled again: at most the in-flight ones before the kill are redone
     const rolloutsAfter = s.requests.slice(before).filter((r) => !isJudge(r) && !r.body.continue_final_message);
     expect(rolloutsAfter.length).toBeLessThanOrEqual(N - partial);
+  }, 60_000);
+
+  it('Ctrl-C says that --resume continues', async () => {
+    const s = await startScriptedServer(() => ({ kind: 'hang' }));
+    servers.push(s);
+    const dir = tmp();
+    writeFileSync(join(dir, 'in.jsonl'), '{"id":"1","prompt":"hi"}\n');
+    const child = spawn(process.execPath, [CLI, 'intervene', '--input', join(dir, 'in.jsonl'), '--output', join(dir, 'o.jsonl'), '--base-url', s.url, '--model', 'm', '--detector', 'lexical', '--quiet'], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (c) => (stderr += String(c)));
+    const code = await new Promise<number | null>((resolve) => {
+      const timer = setInterval(() => {
+        if (s.requests.length > 0) {
+          clearInterval(timer);
+          child.kill('SIGINT');
+        }
+      }, 10);
+      child.on('exit', (c) => {
+        clearInterval(timer);
+        resolve(c);
+      });
+    });
+    expect(code).toBe(130);
+    expect(stderr).toBe('\nipo intervene: interrupted; finished prompts are kept: re-run with --resume to continue\n');
   }, 60_000);
 });
 

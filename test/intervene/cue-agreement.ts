@@ -1,10 +1,10 @@
 /**
  * Exact-position agreement of a cue detector with hand labels, and false cues on STAR-1's safe
- * traces, computed the way the pipeline sees a trace: the reasoning split by lib/intervene/sentences.ts.
+ * traces, computed the way the pipeline sees a trace: the reasoning split by lib/text/sentences.ts.
  */
 import { readFileSync } from 'node:fs';
 import type { CueDetector } from '../../lib/intervene/detectors.js';
-import { splitSentences } from '../../lib/intervene/sentences.js';
+import { splitSentences } from '../../lib/text/sentences.js';
 
 export interface LabelledTrace {
   id: string;

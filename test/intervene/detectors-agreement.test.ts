@@ -6,7 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { explainLexical, lexicalDetector, RATIONALIZATION_PATTERNS, SAFE_PATTERNS, COMPLIANCE_PATTERNS, BENIGN_VERDICT } from '../../lib/intervene/detectors.js';
-import { splitSentences } from '../../lib/intervene/sentences.js';
+import { splitSentences } from '../../lib/text/sentences.js';
 import { agreement, loadCueTraces, star1Flagged, star1Reasonings, STAR1_PATH } from './cue-agreement.js';
 
 const traces = loadCueTraces();

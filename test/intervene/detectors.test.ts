@@ -3,7 +3,7 @@ import { readFileSync } from 'node:fs';
 import { chatCompletion, startScriptedServer, type RecordedRequest, type ScriptedServer } from '../support/scripted-server.js';
 import { createModelClient } from '../../lib/model/client.js';
 import { DetectorError, JUDGE_SYSTEM_PROMPT, judgeDetector, lexicalDetector, parseJudgeAnswer, renderJudgeRequest } from '../../lib/intervene/detectors.js';
-import { splitSentences } from '../../lib/intervene/sentences.js';
+import { splitSentences } from '../../lib/text/sentences.js';
 
 const labelled = JSON.parse(readFileSync(new URL('./fixtures/labelled-traces.json', import.meta.url), 'utf8')) as Array<{
   id: string;

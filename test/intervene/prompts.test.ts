@@ -74,7 +74,7 @@ describe('user files', () => {
   });
 
   it('reports bad rows with their position', () => {
-    expect(() => loadPrompts(write('b.jsonl', '{"id":1,"prompt":"a"}\nnot json\n'))).toThrow(/b\.jsonl:2: not a JSON object/);
+    expect(() => loadPrompts(write('b.jsonl', '{"id":1,"prompt":"a"}\nnot json\n'))).toThrow(/b\.jsonl:2: not a JSON line \(expected JSONL objects with id and prompt or messages\)/);
     expect(() => loadPrompts(write('c.jsonl', '{"id":1,"text":"a"}\n'))).toThrow(/row 1: no prompt/);
     expect(() => loadPrompts(write('d.jsonl', '{"id":1,"prompt":"a"}\n{"id":"1","prompt":"b"}\n'))).toThrow(/duplicate id '1'/);
     expect(() => loadPrompts(write('e.csv', 'prompt,id\n"a,b",1\nc\n'))).toThrow(/line 3 has 1 fields, the header 2/);

@@ -9,7 +9,7 @@ import { loadChatTemplate, renderContinuation } from '../../lib/model/chat-templ
 import { judgeDetector } from '../../lib/intervene/detectors.js';
 import { openCallCache } from '../../lib/intervene/cache.js';
 import { runIntervene } from '../../lib/intervene/runner.js';
-import { assistantText, readPairs, type IpoPair } from '../../lib/intervene/pairs.js';
+import { assistantText, readPairs, type IpoPair } from '../../lib/pairs/record.js';
 import type { PromptRow } from '../../lib/data/prompts.js';
 import { TRIGGER_A, TRIGGER_B, answer, isJudge } from './world.js';
 

@@ -4,10 +4,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createRequire } from 'node:module';
 import { DEFAULT_TRIGGERS, DEFAULT_TRIGGERS_FILE, loadTriggers, parseTriggers } from '../../lib/intervene/triggers.js';
-import { assistantText, readPairs, toTrlRow, type IpoPair } from '../../lib/intervene/pairs.js';
+import { assistantText, readPairs, toTrlRow, type IpoPair } from '../../lib/pairs/record.js';
 import { loadChatTemplate } from '../../lib/model/chat-template.js';
-import { formatDuration, ProgressBar } from '../../lib/intervene/progress.js';
-import { seededRandom } from '../../lib/intervene/cache.js';
+import { formatDuration, ProgressBar } from '../../lib/run/progress.js';
 
 const require = createRequire(import.meta.url);
 const dir = mkdtempSync(join(tmpdir(), 'ipo-tp-'));
@@ -80,13 +79,5 @@ describe('progress and seeds', () => {
     const lines = text.trim().split('\n');
     expect(lines.at(-1)).toMatch(/^x \[#{24}\] 2\/2 pairs 2 \| [\d.]+\/s ETA 0:00$/);
     expect(lines).toHaveLength(2); // the first tick, the final line once
-  });
-  it('seeded draws repeat', () => {
-    const a = seededRandom(42);
-    const b = seededRandom(42);
-    const xs = [a(), a(), a()];
-    expect([b(), b(), b()]).toEqual(xs);
-    expect(new Set(xs).size).toBe(3);
-    expect(xs.every((x) => x >= 0 && x < 1)).toBe(true);
   });
 });

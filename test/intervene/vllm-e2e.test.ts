@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { startModelServer, toyTokenCount } from '../support/model-servers.js';
 import type { RecordedRequest, ScriptedServer } from '../support/scripted-server.js';
 import { run as intervene } from '../../lib/cli/intervene.js';
-import { readPairs } from '../../lib/intervene/pairs.js';
+import { readPairs } from '../../lib/pairs/record.js';
 import { TRIGGER_A, isJudge, judgeAnswer } from './world.js';
 
 const require = createRequire(import.meta.url);

@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { dpoLossTensor, loadTensorflow, sequenceLogprobsTensor, type Tf } from '../../lib/tfjs/index.js';
-import { Rng } from '../../lib/data/rng.js';
+import { Rng } from '../../lib/run/rng.js';
 
 let tf: Tf;
 beforeAll(async () => {

@@ -33,13 +33,14 @@ async function collect(schedule: TwoStageSchedule, from?: ScheduleState, limit =
 describe('cosine learning rate with warm-up', () => {
   it('matches hand-computed points (T = 20, warm-up ratio 0.1 -> W = 2)', () => {
     const peak = 1e-5;
-    expect(cosineWithWarmup(0, 20, peak, 0.1)).toBe(0);
-    expect(cosineWithWarmup(1, 20, peak, 0.1)).toBeCloseTo(peak / 2, 15);
+    // warm-up peak * (k + 1) / (W + 1): the first step is never at lr 0
+    expect(cosineWithWarmup(0, 20, peak, 0.1)).toBeCloseTo(peak / 3, 15);
+    expect(cosineWithWarmup(1, 20, peak, 0.1)).toBeCloseTo((2 * peak) / 3, 15);
     expect(cosineWithWarmup(2, 20, peak, 0.1)).toBeCloseTo(peak, 15); // decay starts at the peak
     expect(cosineWithWarmup(11, 20, peak, 0.1)).toBeCloseTo(peak / 2, 15); // halfway through the 18 decay steps: cos(pi/2) = 0
     expect(cosineWithWarmup(19, 20, peak, 0.1)).toBeCloseTo(peak * 0.5 * (1 + Math.cos((Math.PI * 17) / 18)), 15);
     // ceil: T = 15 -> W = ceil(1.5) = 2
-    expect(cosineWithWarmup(1, 15, peak, 0.1)).toBeCloseTo(peak / 2, 15);
+    expect(cosineWithWarmup(1, 15, peak, 0.1)).toBeCloseTo((2 * peak) / 3, 15);
   });
 
   it('the schedule gives each stage its own curve', () => {
@@ -47,10 +48,10 @@ describe('cosine learning rate with warm-up', () => {
     // stage 1: 2 epochs x ceil(23 / 4) = 12 steps, W = ceil(1.2) = 2; stage 2: 10 + round(0.5 * 10) = 15 pairs -> 4 steps, W = 1
     expect(s.stageSteps(1)).toBe(12);
     expect(s.stageSteps(2)).toBe(4);
-    expect(s.lr(1, 1)).toBe(0);
-    expect(s.lr(1, 2)).toBeCloseTo(5e-4, 15);
+    expect(s.lr(1, 1)).toBeCloseTo(1e-3 / 3, 15);
+    expect(s.lr(1, 2)).toBeCloseTo(2e-3 / 3, 15);
     expect(s.lr(1, 3)).toBeCloseTo(1e-3, 15);
-    expect(s.lr(2, 1)).toBe(0);
+    expect(s.lr(2, 1)).toBeCloseTo(5e-4, 15);
     expect(s.lr(2, 2)).toBeCloseTo(1e-3, 15);
     expect(s.lr(2, 3)).toBeCloseTo(1e-3 * 0.5 * (1 + Math.cos(Math.PI / 3)), 15);
   });

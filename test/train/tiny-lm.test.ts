@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { loadTensorflow, type Tf } from '../../lib/tfjs/index.js';
 import { embed, TinyLm } from '../../lib/train/tiny-lm.js';
 import type { Scalar } from '@tensorflow/tfjs';
-import { Rng } from '../../lib/data/rng.js';
+import { Rng } from '../../lib/run/rng.js';
 
 let tf: Tf;
 beforeAll(async () => {

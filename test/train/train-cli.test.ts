@@ -27,7 +27,7 @@ const readLines = (path: string) =>
     .filter((l) => l.trim())
     .map((l) => JSON.parse(l) as Record<string, unknown>);
 
-function runCli(args: string[], killWhen?: (metrics: string) => boolean): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
+function runCli(args: string[], killWhen?: (metrics: string) => boolean, signal: NodeJS.Signals = 'SIGKILL'): Promise<{ code: number | null; signal: NodeJS.Signals | null; stdout: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [cli, 'train', ...args], { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
@@ -35,11 +35,11 @@ function runCli(args: string[], killWhen?: (metrics: string) => boolean): Promis
     child.stderr.on('data', (d) => (stdout += d));
     let timer: NodeJS.Timeout | undefined;
     if (killWhen) {
-      const out = args[args.indexOf('--out') + 1];
+      const out = args[Math.max(args.indexOf('--output'), args.indexOf('--out')) + 1];
       timer = setInterval(() => {
         const path = join(out, 'metrics.jsonl');
         if (existsSync(path) && killWhen(readFileSync(path, 'utf8'))) {
-          child.kill('SIGKILL');
+          child.kill(signal);
           clearInterval(timer);
         }
       }, 20);
@@ -57,12 +57,23 @@ describe('ipo train', () => {
     const out = vi.spyOn(process.stdout, 'write').mockImplementation(() => true);
     const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
     expect(await run(['--help'])).toBe(0);
-    expect(String(out.mock.calls[0][0])).toMatch(/--pairs FILE.*--benign FILE.*--tokenizer DIR.*--steps N.*--out DIR.*--seed N/s);
+    const help = String(out.mock.calls[0][0]);
+    expect(help).toMatch(/--pairs FILE.*--benign FILE.*--tokenizer DIR.*--steps N.*--output DIR.*--seed N/s);
+    // the help reads the ratio the way the run's log line does: harmful:benign
+    expect(help).toMatch(/--mix-ratio X +stage 2 harmful:benign ratio: X harmful pairs drawn per benign pair/);
     expect(await run(['--steps', 'zero'])).toBe(2);
-    expect(String(err.mock.calls.at(-1)![0])).toMatch(/^ipo train: --steps must be an integer >= 1, got 'zero'\n$/);
+    expect(String(err.mock.calls.at(-1)![0])).toMatch(/^ipo train: --steps must be an integer >= 1, got 'zero'\nusage: ipo train /);
     expect(await run(['--bogus'])).toBe(2);
-    expect(String(err.mock.calls.at(-1)![0])).toMatch(/^ipo train: .*bogus.*\n$/);
+    expect(String(err.mock.calls.at(-1)![0])).toMatch(/^ipo train: .*bogus.*\nusage: ipo train /);
     expect(await run(['--mix-ratio', '-1'])).toBe(2);
+    expect(await run(['--out', 'a', '--output', 'b'])).toBe(2);
+  });
+
+  it('fails naming the line when a pairs file holds the other kind of pair', async () => {
+    const err = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    const harmful = join(root, 'data', 'train', 'harmful.jsonl');
+    expect(await run(['--benign', harmful, '--output', mkdtempSync(join(tmpdir(), 'ipo-kind-'))])).toBe(1);
+    expect(String(err.mock.calls.at(-1)![0])).toBe(`ipo train: ${harmful}:1: a pair with kind "intervened" where kind "benign" pairs are expected\n`);
   });
 
   it('runs both stages on the shipped default, and resumes after a kill with the same steps as an uninterrupted run', async () => {
@@ -70,8 +81,10 @@ describe('ipo train', () => {
     const straight = join(dir, 'straight');
     const killed = join(dir, 'killed');
 
-    const a = await runCli([...SMALL, '--out', straight]);
+    const a = await runCli([...SMALL, '--output', straight]);
     expect(a.code, a.stdout).toBe(0);
+    // the final summary reports both held-out splits
+    expect(a.stdout).toMatch(/^done in \d+ s: 6 steps; held-out harmful margin \S+ -> \S+, accuracy \S+ -> \S+; held-out benign margin \S+ -> \S+, accuracy \S+ -> \S+$/m);
     const lines = readLines(join(straight, 'metrics.jsonl'));
     const steps = lines.filter((l) => !('split' in l));
     const evals = lines.filter((l) => l.split === 'heldout');
@@ -91,11 +104,20 @@ describe('ipo train', () => {
     expect(existsSync(join(straight, 'checkpoint', state.weightsFile))).toBe(true);
 
     // Kill hard as soon as stage 1 step 2 is on disk (mid-run: checkpoint or next step in flight).
-    const k = await runCli([...SMALL, '--out', killed], (text) => text.includes('"stage":1,"step":2,'));
+    const k = await runCli([...SMALL, '--output', killed], (text) => text.includes('"stage":1,"step":2,'));
     expect(k.signal).toBe('SIGKILL');
+    // the deprecated spelling still works, with a warning
     const b = await runCli([...SMALL, '--out', killed]);
     expect(b.code, b.stdout).toBe(0);
+    expect(b.stdout).toContain('ipo train: --out is deprecated: use --output');
     expect(b.stdout).toMatch(/resuming .* at stage 1, after step [12]/);
     expect(readLines(join(killed, 'metrics.jsonl'))).toEqual(lines);
   }, 180_000);
+
+  it('Ctrl-C says that a re-run resumes', async () => {
+    const out = join(mkdtempSync(join(tmpdir(), 'ipo-train-int-')), 'run');
+    const r = await runCli([...SMALL, '--output', out], (text) => text.includes('"stage":1,"step":1,'), 'SIGINT');
+    expect(r.code).toBe(130);
+    expect(r.stdout).toContain(`ipo train: interrupted; the checkpoint in ${out}/checkpoint holds the last finished step: re-run the same command to resume`);
+  }, 120_000);
 });

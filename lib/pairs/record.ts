@@ -15,10 +15,11 @@
  * `"<think>\n"`, so the same rule holds. A side without reasoning (a fixed refusal text) is stored as an
  * empty reasoning, `"\n</think>\n\n" + answer`, which is how Qwen3 writes a turn without thinking.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import type { ChatMessage } from '../model/types.js';
 import { type ChatTemplate, renderContinuation } from '../model/chat-template.js';
 import { THINK_OPEN } from '../model/reasoning.js';
+import { readJsonlLines } from '../run/jsonl.js';
 
 export interface PairSampling {
   temperature: number;
@@ -62,24 +63,20 @@ export function assistantText(pair: IpoPair, side: 'chosen' | 'rejected'): strin
   return THINK_OPEN + '\n' + pair.prefix + pair[side];
 }
 
-/** Reads a pairs JSONL file; throws naming the line for a record that is not a pair. */
-export function readPairs(path: string): IpoPair[] {
-  const text = readFileSync(path, 'utf8');
-  const pairs: IpoPair[] = [];
-  const lines = text.split('\n');
-  lines.forEach((line, i) => {
-    if (!line.trim()) return;
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch {
-      // a crash can leave a torn last line; anywhere else it is corruption
-      if (i === lines.length - 1) return;
-      throw new Error(`${path}:${i + 1}: not JSON`);
+/**
+ * Reads a pairs JSONL file; throws naming the line for a record that is not a pair, and, when
+ * `kind` is given, for a pair of another kind (a record without `kind` is an intervened pair).
+ */
+export function readPairs(path: string, options: { kind?: IpoPair['kind'] } = {}): IpoPair[] {
+  if (!existsSync(path)) throw new Error(`${path}: no such file`);
+  return readJsonlLines(path).map(({ line, value }) => {
+    const pair = validatePair(value, `${path}:${line}`);
+    if (options.kind && pair.kind !== options.kind) {
+      const written = (value as { kind?: unknown }).kind === undefined ? 'no kind (an intervened pair)' : `kind "${pair.kind}"`;
+      throw new Error(`${path}:${line}: a pair with ${written} where kind "${options.kind}" pairs are expected`);
     }
-    pairs.push(validatePair(value, `${path}:${i + 1}`));
+    return pair;
   });
-  return pairs;
 }
 
 export function validatePair(value: unknown, where: string): IpoPair {

@@ -67,3 +67,20 @@ export function formatDuration(seconds: number): string {
   const r = s % 60;
   return (h ? `${h}:${String(m).padStart(2, '0')}` : `${m}`) + `:${String(r).padStart(2, '0')}`;
 }
+
+/**
+ * Progress as messages for a callback (library callers, `ipo eval`, `ipo csr`): returns a tick that
+ * counts one item done and reports at most once a second, and always the last item.
+ */
+export function progressReporter(total: number, describe: (done: number, total: number) => string, onProgress?: (message: string) => void): () => void {
+  let done = 0;
+  let last = 0;
+  return () => {
+    done++;
+    const now = Date.now();
+    if (onProgress && (now - last >= 1000 || done === total)) {
+      last = now;
+      onProgress(describe(done, total));
+    }
+  };
+}

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { splitSentences } from '../../lib/intervene/sentences.js';
+import { splitSentences } from '../../lib/text/sentences.js';
 import { parseTrace } from '../../lib/model/reasoning.js';
 
-const rows = JSON.parse(readFileSync(new URL('./fixtures/star1-sample.json', import.meta.url), 'utf8')) as Array<{ id: string; response: string }>;
+const rows = JSON.parse(readFileSync(new URL('../intervene/fixtures/star1-sample.json', import.meta.url), 'utf8')) as Array<{ id: string; response: string }>;
 const reasoningOf = (id: string) => parseTrace(rows.find((r) => r.id === id)!.response).reasoning;
 const texts = (s: string) => splitSentences(s).map((x) => x.text);
 

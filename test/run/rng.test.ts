@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { Rng } from '../../lib/data/rng.js';
+import { Rng } from '../../lib/run/rng.js';
 
 describe('Rng', () => {
   it('is deterministic per seed and differs across seeds', () => {
