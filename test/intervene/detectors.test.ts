@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { chatCompletion, startScriptedServer, type RecordedRequest, type ScriptedServer } from '../support/scripted-server.js';
 import { createModelClient } from '../../lib/model/client.js';
@@ -79,10 +79,17 @@ describe('judge detector over HTTP', () => {
     const { server, client } = await judgeServer((req) =>
       req.body.response_format ? { kind: 'json', status: 400, body: { error: { message: 'response_format not supported' } } } : { kind: 'json', body: chatCompletion('0') },
     );
-    const detector = judgeDetector(client);
-    expect(await detector.detect(inputOf(trace))).toBe(0);
-    expect(await detector.detect(inputOf(labelled[1]))).toBe(0);
-    expect(server.requests.map((r) => Boolean(r.body.response_format))).toEqual([true, false, false]);
+    const warnings = vi.spyOn(process, 'emitWarning').mockImplementation(() => undefined);
+    try {
+      const detector = judgeDetector(client);
+      expect(await detector.detect(inputOf(trace))).toBe(0);
+      expect(await detector.detect(inputOf(labelled[1]))).toBe(0);
+      expect(server.requests.map((r) => Boolean(r.body.response_format))).toEqual([true, false, false]);
+      expect(warnings).toHaveBeenCalledTimes(1);
+      expect(String(warnings.mock.calls[0][0])).toContain('structured output refused');
+    } finally {
+      warnings.mockRestore();
+    }
   });
 
   it('reads the answer after a reasoning judge thinks', async () => {
