@@ -52,10 +52,18 @@ def _raise(code, argument, message, sequence=-1, position=-1):
     raise cls(message, code, argument, sequence, position)
 
 
+# The C ABI names arguments as the Node API spells them; Python spells them in snake_case.
+_PYTHON_NAMES = {"labelSmoothing": "label_smoothing", "sftWeight": "sft_weight", "lossType": "loss_type",
+                 "refLogps": "ref_logps"}
+
+
 def _check(status, err):
     if status != 0:
         code = _abi.STATUS_NAMES.get(err.status, str(err.status))
-        _raise(code, err.argument.decode(), err.message.decode(), err.sequence, err.position)
+        argument, message = err.argument.decode(), err.message.decode()
+        for node_name, python_name in _PYTHON_NAMES.items():
+            message = message.replace(node_name, python_name)
+        _raise(code, _PYTHON_NAMES.get(argument, argument), message, err.sequence, err.position)
 
 
 @dataclass
