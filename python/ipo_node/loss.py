@@ -63,7 +63,10 @@ def _check(status, err):
         argument, message = err.argument.decode(), err.message.decode()
         for node_name, python_name in _PYTHON_NAMES.items():
             message = message.replace(node_name, python_name)
-        _raise(code, _PYTHON_NAMES.get(argument, argument), message, err.sequence, err.position)
+        argument = _PYTHON_NAMES.get(argument, argument)
+        if argument and argument not in message:
+            message = f"{argument}: {message}"
+        _raise(code, argument, message, err.sequence, err.position)
 
 
 @dataclass

@@ -15,7 +15,7 @@ aux loss, and the logged metrics (same names, same formulas).
 
 Configurations the kernel does not compute fall back to TRL's own `_compute_loss` (once-per-reason
 warning): loss types other than sigmoid/hinge/ipo/robust (optionally with "sft"), `ld_alpha`,
-`use_weighting`, an f-divergence other than reverse KL, float64 logits, a sequence without a
+`use_weighting`, an f-divergence other than reverse KL, a sequence without a
 completion token, and TRL's ipo normalisation when a completion starts at position 0.
 """
 import warnings
@@ -88,9 +88,6 @@ def make_fused_trainer_class(base_cls):
                 return "a sequence has no completion token"
             if loss_type == "ipo" and completion_mask[:, 0].any():
                 return "ipo with a completion token at position 0 (TRL counts it, nothing scores it)"
-            dtype = next(model.parameters()).dtype
-            if dtype not in (torch.float32, torch.bfloat16, torch.float16):
-                return f"model dtype {dtype}"
             smoothing = float(self.label_smoothing) if loss_type == "robust" else 0.0
             return loss_type, float(main_weight), (float(sft[0]) / main_weight if sft else 0.0), smoothing
 
@@ -135,7 +132,10 @@ def make_fused_trainer_class(base_cls):
                 ref_logps = self._reference_logps(model, model_kwargs, labels)
                 ref_chosen_logps, ref_rejected_logps = ref_logps.chunk(2, dim=0)
 
-            fused = dpo_loss(outputs.logits, labels, ref_logps, beta=self.beta, loss_type=loss_type,
+            logits = outputs.logits
+            if logits.dtype not in (torch.float32, torch.bfloat16, torch.float16):
+                logits = logits.float()  # e.g. a float64 model: the kernel reads 32- and 16-bit floats
+            fused = dpo_loss(logits, labels, ref_logps, beta=self.beta, loss_type=loss_type,
                              label_smoothing=smoothing, sft_weight=sft_weight)
             loss = fused.loss if main_weight == 1.0 else fused.loss * main_weight
 
