@@ -37,6 +37,8 @@ CPU_SIGNATURES = {
     "ipo_token_logprobs": ([_P(Logits), C.c_void_p, C.c_int32, _P(Error)], C.c_int32),
     "ipo_sequence_logprobs": ([_P(Logits), C.c_void_p, C.c_int32, _P(Error)], C.c_int32),
     "ipo_dpo_loss": ([_P(Logits), C.c_void_p, _P(DpoOptions), _P(DpoOutputs), _P(Error)], C.c_int32),
+    "ipo_grad_buffer_acquire": ([C.c_size_t], C.c_void_p),
+    "ipo_grad_buffer_release": ([C.c_void_p], None),
     "ipo_version": ([], C.c_char_p),
     "ipo_cpu_simd": ([], C.c_char_p),
     "ipo_cpu_threads": ([], C.c_int32),

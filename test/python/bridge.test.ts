@@ -30,6 +30,20 @@ describe.skipIf(!env.python)('ipo_node.dpo_loss (PyTorch bridge over the C ABI)'
     expect(r.library[1]).toMatch(/libipo(_cuda)?\.so \(ipo-node \d/);
   });
 
+  it('says exactly why a library did not load (IPO_LIB missing, not a shared library)', () => {
+    const probe = (lib: string) => {
+      const child = spawnSync(env.python!, ['-c',
+        'import json, ipo_node; print(json.dumps(ipo_node.library_status()))'],
+      { encoding: 'utf8', cwd: join(repoRoot, 'python'), env: { ...process.env, IPO_LIB: lib } });
+      expect(child.status, child.stderr).toBe(0);
+      return JSON.parse(child.stdout) as [boolean, string];
+    };
+    expect(probe('/nonexistent/libipo.so')).toEqual([false, 'IPO_LIB=/nonexistent/libipo.so: no such file']);
+    const notElf = probe(join(repoRoot, 'package.json'));
+    expect(notElf[0]).toBe(false);
+    expect(notElf[1]).toMatch(/^IPO_LIB=.*package\.json: dlopen failed: .*(invalid ELF header|too short)/);
+  });
+
   it('matches the float64 oracle: every loss type, with and without sft_weight, float32 and bfloat16', () => {
     expect(r.cases.length).toBe(28);
     for (const c of r.cases) {
@@ -52,6 +66,11 @@ describe.skipIf(!env.python)('ipo_node.dpo_loss (PyTorch bridge over the C ABI)'
 
   it('gives the same loss and gradient bit for bit with 1 and 2 threads', () => {
     expect(r.threads).toEqual({ lossEqual: true, gradEqual: true });
+  });
+
+  it('recycles large gradient buffers: scribbled-over buffers still give exact zeros and the oracle\'s gradient', () => {
+    expect(r.recycled.grad).toBeLessThan(1e-6);
+    expect(r.recycled.unscoredGradZero).toBe(true);
   });
 
   it('runs without a gradient under no_grad, and gives the reference-pass log-probs', () => {

@@ -111,6 +111,23 @@ def no_grad_and_logprobs():
             "sequenceLogprobs": rel(seq, oracle["seq_logps"]), "tokenLogprobs": rel(tok, oracle["token_logps"])}
 
 
+def recycled_buffers():
+    """Large gradients come from the library's recycled buffers: scribble over each returned gradient,
+    then check the next call still returns exactly 0 on unscored rows and the oracle's values elsewhere."""
+    g = torch.Generator().manual_seed(21)
+    worst, zero = 0.0, True
+    for i in range(4):
+        x, labels, ref = make_inputs(g, 2, 32, 32003 + 2 * i, torch.float32, scored_share=0.3 + 0.2 * (i % 2))
+        leaf = x.requires_grad_(True)
+        ipo_node.dpo_loss(leaf, labels, ref, sft_weight=0.1).loss.backward()
+        oracle = R.dpo(x.detach(), labels, ref, sft_weight=0.1)
+        worst = max(worst, rel(leaf.grad, oracle["grad"]))
+        zero = zero and bool((leaf.grad[labels == -100] == 0).all())
+        leaf.grad.fill_(7.0)
+        del leaf
+    return {"grad": worst, "unscoredGradZero": zero}
+
+
 def causal_labels_check():
     input_ids = torch.tensor([[5, 6, 7, 8, 0], [5, 9, 9, 0, 0]])
     mask = torch.tensor([[0, 0, 1, 1, 0], [0, 1, 1, 0, 0]])
@@ -170,7 +187,7 @@ def _backward_twice(x, labels, ref):
 
 def main():
     result = {"library": ipo_node.library_status(), "cases": cases(), "threads": thread_invariance(),
-              "noGrad": no_grad_and_logprobs(), "causalLabels": causal_labels_check(), "errors": errors()}
+              "noGrad": no_grad_and_logprobs(), "recycled": recycled_buffers(), "causalLabels": causal_labels_check(), "errors": errors()}
     print(json.dumps(result))
 
 
