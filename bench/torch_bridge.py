@@ -102,13 +102,13 @@ def main():
         print(f"round {r + 1}/{args.rounds}: " + ", ".join(f"{n} {t[-1]:.0f} ms" for n, t in times.items()), flush=True)
 
     base = statistics.median(times["torch eager"])
-    print(f"\n{'variant':<20} {'median ms':>10} {'min ms':>8} {'GB/s':>6} {'vs eager':>9}  loss")
+    print(f"\n{'variant':<20} {'median ms':>10} {'min ms':>8} {'logits GB/s':>12} {'vs eager':>9}  loss")
     rows = []
     for name, t in times.items():
         med = statistics.median(t)
         rows.append({"variant": name, "medianMs": med, "minMs": min(t), "timesMs": t, "loss": losses[name],
                      "speedupVsEager": base / med})
-        print(f"{name:<20} {med:>10.0f} {min(t):>8.0f} {gb / (med / 1000):>6.1f} {base / med:>8.2f}x  {losses[name]:.6f}")
+        print(f"{name:<20} {med:>10.0f} {min(t):>8.0f} {gb / (med / 1000):>12.1f} {base / med:>8.2f}x  {losses[name]:.6f}")
     if args.json:
         with open(args.json, "w") as f:
             json.dump({"shape": [S, T, V], "dtype": args.dtype, "threads": args.threads, "results": rows}, f)

@@ -150,8 +150,9 @@ describe.skipIf(!env.python)('ipo_node.trl_fused: DPOTrainer with the fused loss
     }
   });
 
-  it('trains a 2-layer Qwen3 as plain DPOTrainer does: first-step gradients, logged losses, metrics, weights', () => {
-    expect(r.train.map((t: any) => t.name)).toEqual(['reference model', 'precomputed reference', 'sigmoid+sft']);
+  it('trains a 2-layer Qwen3 as plain DPOTrainer does (reference model, precomputed, sft, LoRA): gradients, logs, weights', () => {
+    expect(r.train.map((t: any) => t.name)).toEqual(['reference model', 'precomputed reference', 'sigmoid+sft',
+      'LoRA adapter']);
     for (const t of r.train) {
       expect(t.steps, t.name).toBe(2);
       expect(t.logKeysFused, t.name).toEqual(t.logKeysTrl);
@@ -163,7 +164,8 @@ describe.skipIf(!env.python)('ipo_node.trl_fused: DPOTrainer with the fused loss
       for (const [k, v] of Object.entries(t.historyMaxRel)) {
         // At the first step the policy equals the reference: every reward is ~0 and which of two
         // ties "wins" (rewards/accuracies) is float noise, so it is compared on the loss cases above.
-        if (k === 'rewards/accuracies') continue;
+        // With the LoRA adapter (random-init B) the policy differs from the reference from the start.
+        if (k === 'rewards/accuracies' && t.name !== 'LoRA adapter') continue;
         // rewards are ~1e-7 at step 1: relative to a 1e-3 floor.
         expect(v as number, `${t.name}: logged ${k}`).toBeLessThan(1e-3);
       }

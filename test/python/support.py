@@ -58,7 +58,7 @@ def trainer_classes():
     return PretokenizedDPOTrainer, make_fused_trainer_class(PretokenizedDPOTrainer)
 
 
-def make_trainer(cls, model_path, rows, tokenizer, out_dir, **config):
+def make_trainer(cls, model_path, rows, tokenizer, out_dir, peft_config=None, **config):
     from datasets import Dataset
     from transformers import AutoModelForCausalLM
     from trl import DPOConfig
@@ -69,4 +69,4 @@ def make_trainer(cls, model_path, rows, tokenizer, out_dir, **config):
                     dataloader_num_workers=0, disable_tqdm=True, lr_scheduler_type="constant", beta=0.1)
     defaults.update(config)
     return cls(model=model, args=DPOConfig(**defaults), train_dataset=Dataset.from_list(rows),
-               processing_class=tokenizer)
+               processing_class=tokenizer, peft_config=peft_config)

@@ -7,7 +7,7 @@ gradient of each against the float64 oracle (scripts/gpu/reference.py) and again
 logged metrics of both.
 `train`: a real two-step training run of a 2-layer random-init Qwen3 with plain DPOTrainer and with the
 fused subclass (reference model from the saved folder, precomputed reference log-probs, and a LoRA
-adapter whose disabled state is the reference): the first step's parameter gradients, every logged
+adapter, on lm_head too, whose disabled state is the reference): the first step's parameter gradients, every logged
 loss and metric, and the final weights.
 """
 import contextlib
@@ -106,14 +106,12 @@ def loss_cases(plain, fused, batch):
 
 
 def train_run(cls, model_path, rows, tokenizer, out_dir, peft=False, **config):
-    kwargs = {}
-    if peft:
+    peft_config = None
+    if peft:  # TRL disables the adapter for the reference log-probs (no reference model)
         from peft import LoraConfig
-        kwargs_peft = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj"], lora_dropout=0.0)
-    trainer = support.make_trainer(cls, model_path, rows, tokenizer, out_dir, **config)
-    if peft:
-        from peft import get_peft_model
-        trainer.model = get_peft_model(trainer.model, kwargs_peft)
+        peft_config = LoraConfig(r=4, lora_alpha=8, target_modules=["q_proj", "v_proj", "lm_head"],
+                                 lora_dropout=0.0, init_lora_weights=False)
+    trainer = support.make_trainer(cls, model_path, rows, tokenizer, out_dir, peft_config=peft_config, **config)
     # First step's gradient on one collated batch, before any update.
     batch = trainer.data_collator([trainer.train_dataset[i] for i in range(2)])  # with precomputed ref logps
     trainer.model.train()
@@ -133,7 +131,8 @@ def train_cases(plain_cls, fused_cls, model_path, rows, tokenizer, tmp):
     results = []
     for name, peft, config in (("reference model", False, {}),
                                ("precomputed reference", False, {"precompute_ref_log_probs": True}),
-                               ("sigmoid+sft", False, {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.2]})):
+                               ("sigmoid+sft", False, {"loss_type": ["sigmoid", "sft"], "loss_weights": [1.0, 0.2]}),
+                               ("LoRA adapter", True, {})):
         runs = {}
         for label, cls in (("trl", plain_cls), ("fused", fused_cls)):
             runs[label] = train_run(cls, model_path, rows, tokenizer, f"{tmp}/{label}", peft=peft, **config)
