@@ -5,7 +5,8 @@
     ok, reason = fused_loss_status()
     Trainer = make_fused_trainer_class(DPOTrainer) if ok else DPOTrainer
 
-The subclass overrides `DPOTrainer._compute_loss` only (TRL 1.13). Where TRL runs
+The subclass overrides `DPOTrainer._compute_loss` (TRL 1.13), and `compute_ref_log_probs`, the same
+computation for the reference model when `precompute_ref_log_probs` is set. Where TRL runs
 `selective_log_softmax(logits[:, :-1], input_ids[:, 1:])` for the policy and the reference model,
 masks, sums, and builds the loss and its autograd graph over a [2P, T-1, V] log-softmax, it calls
 `ipo_node.dpo_loss` on the full logits with labels aligned to the rows (`causal_labels`: no slice, no
@@ -91,19 +92,31 @@ def make_fused_trainer_class(base_cls):
             smoothing = float(self.label_smoothing) if loss_type == "robust" else 0.0
             return loss_type, float(main_weight), (float(sft[0]) / main_weight if sft else 0.0), smoothing
 
-        def _reference_logps(self, model, model_kwargs, labels):
-            """The reference model's summed completion log-probs, as TRL obtains the reference (ref model,
-            or the PEFT base / "ref" adapter), scored by the fused kernel instead of selective_log_softmax."""
+        def _reference_logps(self, peft_policy, peft_forward, ref_forward, model_kwargs, labels):
+            """The reference model's summed completion log-probs, obtained as TRL obtains the reference
+            (`ref_forward`, or, with a PEFT `peft_policy` and no reference model, `peft_forward` with the
+            adapter disabled or switched to "ref"), scored by the fused kernel instead of selective_log_softmax."""
             ref_model_kwargs = {k: v for k, v in model_kwargs.items() if k != "output_router_logits"}
             with torch.no_grad(), trl_dpo.disable_gradient_checkpointing(
                     self.model, self.args.gradient_checkpointing_kwargs):
-                if trl_dpo.is_peft_model(model) and self.ref_model is None:
-                    unwrapped = self.accelerator.unwrap_model(model)
+                if self.ref_model is None and trl_dpo.is_peft_model(peft_policy):
+                    unwrapped = self.accelerator.unwrap_model(peft_policy)
                     with trl_dpo.use_adapter(unwrapped, adapter_name="ref" if "ref" in unwrapped.peft_config else None):
-                        ref_logits = self.model(**ref_model_kwargs).logits
+                        ref_logits = peft_forward(**ref_model_kwargs).logits
                 else:
-                    ref_logits = self.ref_model(**ref_model_kwargs).logits
+                    ref_logits = ref_forward(**ref_model_kwargs).logits
                 return sequence_logprobs(ref_logits, labels)
+
+        def compute_ref_log_probs(self, model, inputs):
+            """TRL's reference pass for `precompute_ref_log_probs`, scored by the fused kernel."""
+            completion_mask = inputs["completion_mask"]
+            if self.ld_alpha is not None or (completion_mask[:, 1:].sum(dim=1) == 0).any():
+                return super().compute_ref_log_probs(model, inputs)
+            model_kwargs = {k: v for k, v in inputs.items()
+                            if k not in {"completion_mask", "ref_chosen_logps", "ref_rejected_logps"}}
+            model_kwargs["use_cache"] = False
+            labels = causal_labels(inputs["input_ids"], completion_mask)
+            return self._reference_logps(self.model, model, model, model_kwargs, labels).chunk(2, dim=0)
 
         def _compute_loss(self, model, inputs, return_outputs):
             plan = self._fused_plan(model, inputs)
@@ -129,7 +142,7 @@ def make_fused_trainer_class(base_cls):
                 ref_chosen_logps, ref_rejected_logps = inputs["ref_chosen_logps"], inputs["ref_rejected_logps"]
                 ref_logps = torch.cat([ref_chosen_logps, ref_rejected_logps])
             else:
-                ref_logps = self._reference_logps(model, model_kwargs, labels)
+                ref_logps = self._reference_logps(model, self.model, self.ref_model, model_kwargs, labels)
                 ref_chosen_logps, ref_rejected_logps = ref_logps.chunk(2, dim=0)
 
             logits = outputs.logits

@@ -124,7 +124,10 @@ def train_run(cls, model_path, rows, tokenizer, out_dir, peft=False, **config):
     trainer.train()
     history = [h for h in trainer.state.log_history if "loss" in h]
     weights = {n: p.detach().clone() for n, p in trainer.model.named_parameters() if p.requires_grad}
-    return {"loss0": loss.item(), "grads": grads, "history": history, "weights": weights}
+    ref = None
+    if "ref_chosen_logps" in trainer.train_dataset.column_names:  # precomputed by compute_ref_log_probs
+        ref = torch.tensor(list(trainer.train_dataset["ref_chosen_logps"]) + list(trainer.train_dataset["ref_rejected_logps"]))
+    return {"loss0": loss.item(), "grads": grads, "history": history, "weights": weights, "ref": ref}
 
 
 def train_cases(plain_cls, fused_cls, model_path, rows, tokenizer, tmp):
@@ -150,6 +153,7 @@ def train_cases(plain_cls, fused_cls, model_path, rows, tokenizer, tmp):
                               and k not in ("epoch", "learning_rate")},
             "losses": [[h["loss"] for h in a["history"]], [h["loss"] for h in b["history"]]],
             "weightsMaxRel": max(rel(a["weights"][k], b["weights"][k]) for k in b["weights"]),
+            "precomputedRefRel": None if b["ref"] is None else rel(a["ref"], b["ref"]),
         })
     return results
 
