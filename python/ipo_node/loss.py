@@ -135,7 +135,25 @@ def _threads(threads):
 
 def _logits_struct(logits, dtype_name, host_labels):
     S, T, V = logits.shape
+    T = host_labels.shape[1]  # > logits.shape[1] for a row-strided view read in place (see _row_stride)
     return _abi.Logits(logits.data_ptr(), _abi.DTYPE_CODES[dtype_name], S, T, V, host_labels.data_ptr())
+
+
+def _row_stride(logits):
+    """For a view such as TRL's `logits[:, :-1]` (rows contiguous, each sequence `T_base > T` rows apart
+    inside one allocation), T_base: the kernel then reads it in place as [S, T_base, V] with the extra
+    rows unscored (never read). None when the tensor is contiguous or not of that form."""
+    if logits.is_contiguous() or logits.dim() != 3 or logits.numel() == 0:
+        return None
+    S, T, V = logits.shape
+    s0, s1, s2 = logits.stride()
+    if s2 != 1 or s1 != V or s0 % V != 0 or s0 // V <= T:
+        return None
+    t_base = s0 // V
+    storage_elements = logits.untyped_storage().nbytes() // logits.element_size()
+    if logits.storage_offset() + S * t_base * V > storage_elements:
+        return None  # e.g. logits[:, 1:]: the last sequence's padding rows would lie past the allocation
+    return t_base
 
 
 def _library_for(tensor):
@@ -149,23 +167,23 @@ def _stream(tensor):
 _POOL_MIN_BYTES = 1 << 22
 
 
-def _gradient_buffer(library, logits):
+def _gradient_buffer(library, logits, shape):
     """An uninitialised tensor shaped like the logits for the kernel to write the gradient into. On the CPU
     it comes from the library's cache of recycled gradient buffers (native/cpu/grad_pool.h) when one is
     free: its pages are already mapped, so the kernel's write costs no page faults (a fresh allocation
     costs ~0.2-0.3 s per GB of faults), and the library zeroes the unscored rows the cheapest way. The
     buffer goes back to the cache when the tensor is freed."""
-    nbytes = logits.numel() * logits.element_size()
+    nbytes = shape[0] * shape[1] * shape[2] * logits.element_size()
     if logits.is_cuda or nbytes < _POOL_MIN_BYTES:
-        return torch.empty_like(logits, memory_format=torch.contiguous_format)
+        return torch.empty(shape, dtype=logits.dtype, device=logits.device)
     ptr = library.lib.ipo_grad_buffer_acquire(nbytes)
     if not ptr:  # cache off (IPO_GRAD_CACHE=0), at its limit, or not Linux
-        return torch.empty_like(logits, memory_format=torch.contiguous_format)
+        return torch.empty(shape, dtype=logits.dtype, device=logits.device)
     # A Python subclass of the ctypes array type can carry a weakref finalizer; torch.frombuffer keeps a
     # reference to it for as long as the tensor's storage lives.
     owner = type("PooledGradient", (ctypes.c_uint8 * nbytes,), {}).from_address(ptr)
     weakref.finalize(owner, library.lib.ipo_grad_buffer_release, ptr)
-    return torch.frombuffer(owner, dtype=torch.uint8).view(logits.dtype).view(logits.shape)
+    return torch.frombuffer(owner, dtype=torch.uint8).view(logits.dtype).view(shape)
 
 
 class _FusedDpoLoss(torch.autograd.Function):
@@ -178,7 +196,9 @@ class _FusedDpoLoss(torch.autograd.Function):
         P = S // 2
         library = _library_for(logits)
         stats = [torch.empty(P, dtype=torch.float32) for _ in range(5)]  # host: chosen/rejected logps, rewards; margins
-        grad = _gradient_buffer(library, logits) if ctx.needs_input_grad[0] else None
+        S, T, V = logits.shape
+        full_shape = (S, host_labels.shape[1], V)
+        grad = _gradient_buffer(library, logits, full_shape) if ctx.needs_input_grad[0] else None
         out = _abi.DpoOutputs(0.0, 0.0, *(t.data_ptr() for t in stats), grad.data_ptr() if grad is not None else None, 0)
         ref_host = ref_logps.detach().to("cpu", torch.float32).contiguous()
         err = _abi.Error()
@@ -189,7 +209,7 @@ class _FusedDpoLoss(torch.autograd.Function):
         else:
             status = library.lib.ipo_dpo_loss(inp, ref_host.data_ptr(), options, out, err)
         _check(status, err)
-        ctx.grad = grad
+        ctx.grad = grad if grad is None or full_shape[1] == T else grad[:, :T]
         device = logits.device
         stats = [t.to(device) for t in stats]
         loss = torch.tensor(out.loss, dtype=torch.float32, device=device)
@@ -230,8 +250,15 @@ def dpo_loss(logits, labels, ref_logps, *, beta=0.1, loss_type="sigmoid", label_
             _raise("IPO_ERR_TYPE", name, f"{name} must be a number, got {type(value).__name__}")
     options = _abi.DpoOptions(float(beta), _abi.LOSS_TYPES[loss_type], float(label_smoothing), float(sft_weight),
                               _threads(threads))
-    # The kernel reads [S, T, V] row-major: a strided view is copied (autograd routes its gradient back).
-    logits = logits if logits.is_contiguous() else logits.contiguous()
+    # The kernel reads [S, T, V] row-major. A row-strided view (TRL's logits[:, :-1]) is read in place with
+    # padded labels; any other strided tensor is copied (autograd routes its gradient back).
+    t_base = _row_stride(logits)
+    if t_base is not None:
+        padded = torch.full((logits.shape[0], t_base), _abi.IGNORE_INDEX, dtype=torch.int32)
+        padded[:, :logits.shape[1]] = host_labels
+        host_labels = padded
+    elif not logits.is_contiguous():
+        logits = logits.contiguous()
     loss, cl, rl, cr, rr, margins, accuracy = _FusedDpoLoss.apply(logits, host_labels, ref_logps, dtype_name, options)
     return DpoLossOutput(loss, cl, rl, cr, rr, margins, accuracy)
 

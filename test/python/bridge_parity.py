@@ -35,24 +35,23 @@ def make_inputs(g, pairs, seq_len, vocab, dtype, scored_share=0.5):
 
 
 def case(g, name, pairs, seq_len, vocab, dtype, loss_type, smoothing, sft, grad_scale=1.0, threads=None,
-         strided=False):
+         strided=None):
     x, labels, ref = make_inputs(g, pairs, seq_len, vocab, DTYPES[dtype])
     leaf = x.clone().requires_grad_(True)
-    if strided:  # a view with a row stride: the bridge copies it, autograd routes the gradient back
-        wide = torch.cat([leaf, leaf[:, :1]], dim=1)
-        logits = wide[:, :seq_len]
+    if strided == "head":  # TRL's logits[:, :-1]: read in place, the extra rows unscored
+        logits = torch.cat([leaf, leaf[:, :1]], dim=1)[:, :seq_len]
+    elif strided == "tail":  # logits[:, 1:]: the last sequence's extra row lies past the allocation: copied
+        logits = torch.cat([leaf[:, :1], leaf], dim=1)[:, 1:]
     else:
         logits = leaf
+    assert strided is None or not logits.is_contiguous()
     out = ipo_node.dpo_loss(logits, labels, ref, beta=0.1, loss_type=loss_type, label_smoothing=smoothing,
                             sft_weight=sft, threads=threads)
     (out.loss * grad_scale).backward()
     oracle = R.dpo(x, labels, ref, beta=0.1, loss_type=loss_type, label_smoothing=smoothing, sft_weight=sft)
     pairs_ = pairs
     grad = leaf.grad
-    if strided:
-        oracle_grad = oracle["grad"] * grad_scale
-    else:
-        oracle_grad = oracle["grad"] * grad_scale
+    oracle_grad = oracle["grad"] * grad_scale
     unscored = labels == -100
     return {
         "name": name, "dtype": dtype, "lossType": loss_type, "sftWeight": sft, "vocab": vocab,
@@ -82,7 +81,10 @@ def cases():
         out.append(case(g, f"{dtype} odd vocab 31", 3, 5, 31, dtype, "sigmoid", 0.0, 0.2))
         out.append(case(g, f"{dtype} vocab 4099, grad_output 2.5", 1, 7, 4099, dtype, "sigmoid", 0.0, 0.0,
                         grad_scale=2.5))
-        out.append(case(g, f"{dtype} strided view", 2, 6, 257, dtype, "sigmoid", 0.0, 0.0, strided=True))
+        out.append(case(g, f"{dtype} strided view logits[:, :-1]", 2, 6, 257, dtype, "sigmoid", 0.0, 0.1,
+                        strided="head", grad_scale=0.5))
+        out.append(case(g, f"{dtype} strided view logits[:, 1:]", 2, 6, 257, dtype, "hinge", 0.0, 0.0,
+                        strided="tail"))
         out.append(case(g, f"{dtype} one thread", 2, 6, 2053, dtype, "sigmoid", 0.0, 0.1, threads=1))
     return out
 
