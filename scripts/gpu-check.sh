@@ -7,11 +7,12 @@
 #   1. parity quick: small/odd shapes, every dtype and mode, bad inputs, C ABI refusals  ~20 s [60 s]
 #   2. parity vocab: V = 32001, 128256, 151669 and odd neighbours, every dtype           ~20 s [60 s]
 #   3. bench main: copy ceiling, full-size check, ours, odd-row vocabularies, eager      ~45 s [120 s]
-#   4. bench compile: torch.compile of TRL's loss (last: it can take minutes)    ~60-150 s [what is left]
+#   4. bridge: python/ipo_node.dpo_loss on CUDA tensors vs float64, the CPU path and TRL    ~20 s [60 s]
+#   5. bench compile: torch.compile of TRL's loss (last: it can take minutes)    ~60-150 s [what is left]
 # The limits are cut to what remains of IPO_GPU_CHECK_BUDGET_S (default 320 s, so the whole check
 # ends by then whatever the parts do; a building step comes out of the same budget).
 # Output: $OUT/summary.txt (the filtered lines below), parity.log, parity.jsonl, bench.log,
-# bench.jsonl, build.log (if built): six files, within the device tool's eight.
+# bench.jsonl, bridge.log, build.log (if built): seven files, within the device tool's eight.
 # Needs: python3 with torch and triton; nvcc and cmake only when no library is carried.
 #   IPO_LIB=path/to/libipo_cuda.so   use this build
 #   IPO_CUDA_ARCHS="90a-real"        architectures when building here
@@ -72,6 +73,7 @@ cd scripts/gpu
 part "parity quick" 60 "$OUT/parity.log" python3 parity.py --lib "$IPO_LIB" --group quick --jsonl "$OUT/parity.jsonl"
 part "parity vocab" 60 "$OUT/parity.log" python3 parity.py --lib "$IPO_LIB" --group vocab --jsonl "$OUT/parity.jsonl"
 part "bench main" 120 "$OUT/bench.log" python3 bench.py --lib "$IPO_LIB" --part main --jsonl "$OUT/bench.jsonl"
+part "bridge" 60 "$OUT/bridge.log" python3 bridge_check.py
 part "bench compile" 300 "$OUT/bench.log" python3 bench.py --lib "$IPO_LIB" --part compile --jsonl "$OUT/bench.jsonl"
 say "== gpu-check done: status $status"
 exit $status
