@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "ipo.h"
+#if defined(__x86_64__)
+#include "cpu/row_kernels_avx512.h"  // to cover the AVX-512F bf16 path on CPUs with AVX512_BF16
+#endif
 
 namespace {
 
@@ -324,6 +327,63 @@ void test_nonfinite_and_wide_rows(const char* simd) {
   ipo_cpu_select_simd("auto", &err);
 }
 
+// bfloat16 gradients, element by element, against the float64 oracle on the decoded logits: every value
+// within one bfloat16 rounding (2^-8 relative) of the exact one, in every instruction set; on CPUs with
+// AVX512_BF16 the hardware-rounded kernel writes exactly the bytes of the AVX-512F one.
+void allow_bf16_instructions(bool allow) {
+#if defined(__x86_64__)
+  ipo::avx512_allow_bf16_instructions(allow);
+#else
+  (void)allow;
+#endif
+}
+
+std::vector<uint16_t> bf16_gradient(const char* simd, const Batch& b, const std::vector<uint16_t>& bf, bool* ran) {
+  ipo_error err{};
+  *ran = ipo_cpu_select_simd(simd, &err) == IPO_OK;
+  std::vector<uint16_t> grad(bf.size(), 0xffff);
+  if (!*ran) return grad;
+  ipo_dpo_options opt{0.1, IPO_LOSS_SIGMOID, 0, 0, 2};
+  ipo_logits in{bf.data(), IPO_DTYPE_BF16, 2 * b.pairs, b.seq_len, b.vocab, b.labels.data()};
+  ipo_dpo_outputs out{};
+  out.grad = grad.data();
+  CHECK(ipo_dpo_loss(&in, b.ref.data(), &opt, &out, &err) == IPO_OK, "%s: %s", simd, err.message);
+  return grad;
+}
+
+void test_bf16_gradient() {
+  Batch b = make_batch(1, 5, 2048 + 32 * 3 + 16 + 7, 9, 0.6);
+  std::vector<uint16_t> bf(b.logits.size());
+  for (size_t k = 0; k < bf.size(); ++k) {
+    bf[k] = to_bf16_bits(b.logits[k]);
+    b.logits[k] = from_bf16_bits(bf[k]);
+  }
+  const Oracle o = oracle(b, 0.1, 0, 0);
+  std::vector<uint16_t> avx512_plain, avx512_hw;
+  for (const char* simd : {"scalar", "avx2", "avx512"}) {
+    for (bool hw : {false, true}) {
+      if (hw && std::strcmp(simd, "avx512") != 0) continue;
+      allow_bf16_instructions(hw);
+      bool ran = false;
+      const std::vector<uint16_t> g = bf16_gradient(simd, b, bf, &ran);
+      if (!ran) continue;
+      int bad = 0;
+      for (size_t k = 0; k < g.size(); ++k) {
+        const double exact = o.grad[k], got = from_bf16_bits(g[k]);
+        if (!(std::fabs(got - exact) <= std::ldexp(std::fabs(exact), -8) + 1e-30)) ++bad;
+      }
+      CHECK(bad == 0, "%s (bf16 instructions %s): %d bf16 gradient values off by more than one rounding", simd,
+            hw ? "allowed" : "off", bad);
+      if (!std::strcmp(simd, "avx512")) (hw ? avx512_hw : avx512_plain) = g;
+    }
+  }
+  allow_bf16_instructions(true);
+  ipo_error err{};
+  ipo_cpu_select_simd("auto", &err);
+  if (!avx512_plain.empty() && !avx512_hw.empty())
+    CHECK(avx512_plain == avx512_hw, "AVX512_BF16 rounding differs from the AVX-512F kernel's");
+}
+
 // Pooled gradient buffers (grad_pool.h): whatever the caller left in a buffer, and whichever rows the
 // previous calls scored, a call into a pooled buffer must produce byte for byte what it produces in a
 // fresh zero-filled one. The masks change every few rounds so pages go through every state (written,
@@ -414,6 +474,7 @@ int main() {
   for (const char* simd : {"scalar", "avx2", "avx512"}) test_parity(simd);
   for (const char* simd : {"scalar", "avx2", "avx512"}) test_nonfinite_and_wide_rows(simd);
   test_in_place_and_16bit();
+  test_bf16_gradient();
   test_validation();
   test_grad_pool();
   std::printf("%d checks, %d failed\n", checks, failures);
