@@ -2,7 +2,7 @@
 // stay in the cache (the instruction floor) and on rows streamed from memory, beside a memcpy of the same
 // bytes. Prints the minimum over repetitions (robust to other load on a shared machine).
 //   g++ -O3 -std=c++17 -Inative -Inative/include bench/native/row_kernels_bench.cc native/cpu/row_kernels_*.cc
-//       native/cpu/simd_dispatch.cc -o /tmp/row_kernels_bench && /tmp/row_kernels_bench [avx512|avx2|scalar]
+//       native/cpu/simd_dispatch.cc -o /tmp/row_kernels_bench && /tmp/row_kernels_bench [avx512|avx2|scalar] [cache]
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -67,10 +67,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   const ipo::RowKernels& k = ipo::active_row_kernels();
+  // `cache`: the cache-resident row only, 20 repetitions (for valgrind --tool=callgrind instruction counts).
+  const bool cache_only = argc > 2 && !std::strcmp(argv[2], "cache");
   const int64_t vocab = 128256;
   for (int dtype : {0, 1}) {
-    run(k, dtype, vocab, 1, 200, "cache (1 row)");
-    run(k, dtype, vocab, 512, 5, "memory (512 rows)");
+    run(k, dtype, vocab, 1, cache_only ? 20 : 200, "cache (1 row)");
+    if (!cache_only) run(k, dtype, vocab, 512, 5, "memory (512 rows)");
   }
   return 0;
 }

@@ -90,12 +90,29 @@ double row_lse(const void* row_v, int64_t n, bool* finite) {
   return running_max + __builtin_log(sum);
 }
 
+// The vector part of row_grad from element i on; returns where the scalar tail starts. kStream is a template
+// parameter so that neither loop tests it per vector.
+template <class V, int D, bool kStream, class T>
+int64_t grad_vectors(const T* x, T* out, int64_t i, int64_t n, typename V::reg vl, const float* poly) {
+  constexpr int64_t W = V::W;
+  for (; i + 2 * W <= n; i += 2 * W) {
+    typename V::reg a, b;
+    V::template load_pair<D>(x + i, a, b);
+    V::template store_pair<D>(out + i, V::exp(V::sub(a, vl), poly), V::exp(V::sub(b, vl), poly), kStream);
+  }
+  for (; i + W <= n; i += W) {
+    const typename V::reg g = V::exp(V::sub(V::template load<D>(x + i), vl), poly);
+    if constexpr (kStream) V::template stream<D>(out + i, g);
+    else V::template store<D>(out + i, g);
+  }
+  return i;
+}
+
 template <class V, int D>
 void row_grad(const void* row_v, void* out_v, int64_t n, float lse, float neg_coef, bool stream) {
   using T = typename Elem<V, D>::T;
   const T* x = static_cast<const T*>(row_v);
   T* out = static_cast<T*>(out_v);
-  constexpr int64_t W = V::W;
   // neg_coef * exp(t) with the factor folded into the polynomial's coefficients: one multiply less per vector.
   float poly[6];
   for (int k = 0; k < 6; ++k) poly[k] = neg_coef * ipo::kExp2Poly[k];
@@ -107,16 +124,9 @@ void row_grad(const void* row_v, void* out_v, int64_t n, float lse, float neg_co
       ipo::store_scalar(out, D, i, neg_coef * __builtin_expf(ipo::load_scalar(x, D, i) - lse));
       ++i;
     }
-  }
-  for (; i + 2 * W <= n; i += 2 * W) {
-    typename V::reg a, b;
-    V::template load_pair<D>(x + i, a, b);
-    V::template store_pair<D>(out + i, V::exp(V::sub(a, vl), poly), V::exp(V::sub(b, vl), poly), stream);
-  }
-  for (; i + W <= n; i += W) {
-    const typename V::reg g = V::exp(V::sub(V::template load<D>(x + i), vl), poly);
-    if (stream) V::template stream<D>(out + i, g);
-    else V::template store<D>(out + i, g);
+    i = grad_vectors<V, D, true>(x, out, i, n, vl, poly);
+  } else {
+    i = grad_vectors<V, D, false>(x, out, i, n, vl, poly);
   }
   for (; i < n; ++i) ipo::store_scalar(out, D, i, neg_coef * __builtin_expf(ipo::load_scalar(x, D, i) - lse));
 }
