@@ -129,8 +129,8 @@ function runTorch(run: Run): void {
     if (!wanted(options, `torch ${short(dtype)}`)) continue;
     const variants = ['log_softmax', 'selective'].filter((v) => selected(options, `torch ${short(dtype)} ${v}`));
     const calls = variants.length * (options.iterations.torch + 1);
-    log(`  torch ${found.version} ${dtype} (${found.python}), ${variants.join(' and ')}: ${calls} calls in a subprocess, ` +
-      `about ${options.quick ? 'seconds' : 'a minute'}... ${rss()}`);
+    log(`  torch ${found.version} ${dtype} (${found.python}), ${variants.join(' and ')}: ${calls} calls in a subprocess ` +
+      `(no progress until it ends; about 1 min on an idle 2-core machine at the default shape)... ${rss()}`);
     let result: TorchRun;
     try {
       result = runTorchBaseline(found.python, run.repoRoot, options.shape, dtype, options.threads, options.iterations.torch, variants);
