@@ -15,6 +15,7 @@
         "native/cpu/row_kernels_scalar.cc",
         "native/cpu/row_kernels_avx2.cc",
         "native/cpu/row_kernels_avx512.cc",
+        "native/cpu/row_kernels_avx512bf16.cc",
         "native/cpu/row_pass.cc",
         "native/cpu/logprobs.cc",
         "native/cpu/dpo_loss.cc",

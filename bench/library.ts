@@ -1,7 +1,7 @@
 /**
  * Loads the library under test from the built package (dist/loss/index.js, produced by
  * `npm run build`, or another build named by --library) at run time, so the benchmark compiles and its baselines run even before the loss exists. The types
- * below are the public API fixed by issue 2; the benchmark uses only dpoLoss and backendInfo,
+ * below are the library's public API; the benchmark uses only dpoLoss and backendInfo,
  * gradientCacheInfo when present, plus the float64 reference's dpoLoss.
  */
 import { existsSync } from 'node:fs';

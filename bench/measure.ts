@@ -4,6 +4,7 @@
  * statistics under `latency` (ms) and `throughput` (ops/s); we keep the latency median.
  */
 import { Bench } from 'tinybench';
+import { startProgress } from './progress.js';
 
 export interface Timing {
   medianMs: number;
@@ -16,6 +17,7 @@ export interface MeasureOptions {
   iterations: number;
   warmup: number; // warm-up iterations (not timed); 0 for none
   beforeEach?: () => void | Promise<void>; // runs before every iteration, outside the timed region
+  quiet?: boolean; // no progress line (cases of many very short calls)
 }
 
 export async function measure(name: string, fn: () => unknown, options: MeasureOptions): Promise<Timing> {
@@ -30,12 +32,19 @@ export async function measure(name: string, fn: () => unknown, options: MeasureO
   });
   // An async task function (awaiting fn, which may itself be async): tinybench then knows it is async without calling it once to find
   // out, which would run an extra, untimed, un-prepared iteration.
+  const progress = options.quiet ? undefined : startProgress(name, options.iterations + options.warmup);
+  let calls = 0;
   const beforeEach = async (): Promise<void> => {
+    if (calls++ > 0) progress?.tick(); // the previous call has finished
     await options.beforeEach?.();
     guardMemory(name);
   };
   bench.add(name, async () => { await fn(); }, { beforeEach });
-  await bench.run();
+  try {
+    await bench.run();
+  } finally {
+    progress?.done();
+  }
   const result = bench.tasks[0].result;
   if (result.state !== 'completed') {
     const error = 'error' in result ? (result.error as Error) : undefined;

@@ -36,7 +36,7 @@ options:
   --library PATH   the loss module to measure (default: dist/loss/index.js of this checkout)
   -h, --help       this text`;
 
-/** The shape issue 2's targets are judged on. */
+/** The default shape, on which the targets are judged. */
 export const JUDGED_SHAPE: Shape = { pairs: 2, seqLen: 512, vocab: 128256 };
 
 export function parseOptions(argv: string[]): BenchOptions | { help: true } {
@@ -100,9 +100,11 @@ export const CASE_NAMES: readonly string[] = [
   'copy bandwidth',
   ...['f32', 'bf16'].flatMap((d) => [`torch ${d} log_softmax`, `torch ${d} selective`]),
   'plain f32',
+  'floor f32',
   ...['buffer', 'inplace', 'gradOut'].flatMap((g) => [100, 50, 25, 10].map((p) => `fused f32 ${g} ${p}%`)),
   ...['buffer', 'gradOut'].map((g) => `fused f32 ${g} 25% moving`),
   'plain bf16',
+  'floor bf16',
   ...['buffer', 'inplace', 'gradOut'].map((g) => `fused bf16 ${g} 100%`),
   'ref-f64 f32',
   'ref-f64 bf16',

@@ -1,11 +1,14 @@
 /**
- * The benchmark's table and its verdicts on issue 2's targets:
+ * The benchmark's table and its verdicts on the fused loss's targets:
  *   1. fused float32 forward+backward >= 3x faster than PyTorch CPU eager (TRL's log_softmax path)
- *   2. effective bandwidth >= 50% of the copy bandwidth, both counting one read + one write
+ *   2. effective bandwidth >= 50% of the copy bandwidth, both counting one read + one write (every fused
+ *      case at 100% scored, float32 and bfloat16, and the moving-mask cases)
  *   3. with 25% of positions scored, <= 0.35x the all-scored time
  * Effective bandwidth of a case = 2 x scored rows x vocab x bytes per element / median time.
+ * % floor = effective bandwidth / min(memory floor, instruction floor of its dtype) (bench/floor.ts).
  */
 import type { CopyBandwidth } from './copy-bandwidth.js';
+import { MEMORY_FLOOR_OF_COPY, type InstructionFloor } from './floor.js';
 import type { Shape } from './inputs.js';
 import type { GradCase } from './library.js';
 import type { Timing } from './measure.js';
@@ -55,6 +58,7 @@ export interface Row {
   medianMs: number;
   gbs: number;
   copyFraction: number | null;
+  floorFraction: number | null; // fused cases: of min(memory floor, instruction floor)
   vsTorch: number | null;
   vsTorchSelective: number | null;
   vsPlain: number | null;
@@ -63,7 +67,14 @@ export interface Row {
   scaled: boolean;
 }
 
-export function buildRows(cases: CaseResult[], copy: CopyBandwidth | undefined): Row[] {
+/** The lower of the memory floor and the dtype's instruction floor, in effective GB/s; null if neither was measured. */
+export function floorGBs(dtype: CaseResult['dtype'], copy: CopyBandwidth | undefined, floors: InstructionFloor[]): number | null {
+  const limits = [copy ? copy.bestGBs * MEMORY_FLOOR_OF_COPY : Infinity, floors.find((f) => f.dtype === dtype)?.gbs ?? Infinity];
+  const lowest = Math.min(...limits);
+  return Number.isFinite(lowest) ? lowest : null;
+}
+
+export function buildRows(cases: CaseResult[], copy: CopyBandwidth | undefined, floors: InstructionFloor[] = []): Row[] {
   return cases.map((c) => {
     // PyTorch computes log_softmax on every row whatever the mask, so it is the baseline at any
     // fraction; plain and reference skip unscored rows too, so they compare at 100% only.
@@ -76,12 +87,14 @@ export function buildRows(cases: CaseResult[], copy: CopyBandwidth | undefined):
       ? find(cases, { family: 'fused', dtype: c.dtype, grad: c.grad, fraction: 1 })
       : undefined;
     const gbs = effectiveGBs(c);
+    const floor = c.family === 'fused' ? floorGBs(c.dtype, copy, floors) : null;
     const notSelf = (b: CaseResult | undefined): CaseResult | undefined => (b === c ? undefined : b);
     return {
       name: c.name,
       medianMs: c.medianMs,
       gbs,
       copyFraction: copy ? gbs / copy.bestGBs : null,
+      floorFraction: floor === null ? null : gbs / floor,
       vsTorch: speedup(c, notSelf(torch)) ?? null,
       vsTorchSelective: speedup(c, notSelf(torchSelective)) ?? null,
       vsPlain: speedup(c, notSelf(plain)) ?? null,
@@ -97,7 +110,6 @@ export function evaluateTargets(cases: CaseResult[], copy: CopyBandwidth | undef
   const torch = find(cases, { family: 'torch', dtype: 'float32', variant: 'log_softmax' });
   for (const grad of ['buffer', 'inplace', 'gradOut'] as const) {
     const full = find(cases, { family: 'fused', dtype: 'float32', grad, fraction: 1 });
-    const quarter = find(cases, { family: 'fused', dtype: 'float32', grad, fraction: 0.25 });
     const x = full && torch ? torch.medianMs / full.medianMs : null;
     targets.push({
       name: `speed vs PyTorch eager, float32, grad ${grad}`,
@@ -106,15 +118,19 @@ export function evaluateTargets(cases: CaseResult[], copy: CopyBandwidth | undef
       pass: x === null ? null : x >= 3,
       detail: x === null ? 'not measured' : `${fmt(torch!.medianMs)} ms / ${fmt(full!.medianMs)} ms = ${x.toFixed(2)}x`,
     });
-    const share = full && copy ? effectiveGBs(full) / copy.bestGBs : null;
-    targets.push({
-      name: `share of copy bandwidth, float32, grad ${grad}`,
-      value: share,
-      threshold: '>= 50%',
-      pass: share === null ? null : share >= 0.5,
-      detail: share === null ? 'not measured'
-        : `${effectiveGBs(full!).toFixed(2)} GB/s / ${copy!.bestGBs.toFixed(2)} GB/s = ${(share * 100).toFixed(1)}%`,
-    });
+  }
+  for (const dtype of ['float32', 'bfloat16'] as const) {
+    for (const grad of ['buffer', 'inplace', 'gradOut'] as const) {
+      targets.push(copyShare(`${dtype}, grad ${grad}`, find(cases, { family: 'fused', dtype, grad, fraction: 1 }), copy));
+    }
+  }
+  for (const grad of ['buffer', 'gradOut'] as const) {
+    const moving = find(cases, { family: 'fused', dtype: 'float32', grad, fraction: 0.25, maskMoves: true });
+    targets.push(copyShare(`float32, grad ${grad}, 25% scored, moving masks`, moving, copy));
+  }
+  for (const grad of ['buffer', 'inplace', 'gradOut'] as const) {
+    const full = find(cases, { family: 'fused', dtype: 'float32', grad, fraction: 1 });
+    const quarter = find(cases, { family: 'fused', dtype: 'float32', grad, fraction: 0.25 });
     const ratio = full && quarter ? quarter.medianMs / full.medianMs : null;
     targets.push({
       name: `25% scored / all scored, float32, grad ${grad}`,
@@ -127,13 +143,26 @@ export function evaluateTargets(cases: CaseResult[], copy: CopyBandwidth | undef
   return targets;
 }
 
+function copyShare(what: string, c: CaseResult | undefined, copy: CopyBandwidth | undefined): Target {
+  const share = c && copy ? effectiveGBs(c) / copy.bestGBs : null;
+  return {
+    name: `share of copy bandwidth, ${what}`,
+    value: share,
+    threshold: '>= 50%',
+    pass: share === null ? null : share >= 0.5,
+    detail: share === null ? 'not measured'
+      : `${effectiveGBs(c!).toFixed(2)} GB/s / ${copy!.bestGBs.toFixed(2)} GB/s = ${(share * 100).toFixed(1)}%`,
+  };
+}
+
 export function formatTable(rows: Row[]): string {
-  const header = ['case', 'median ms', 'GB/s', '% copy', 'x torch', 'x torch-sel', 'x plain-f32', 'x ref-f64', 'of all-scored'];
+  const header = ['case', 'median ms', 'GB/s', '% copy', '% floor', 'x torch', 'x torch-sel', 'x plain-f32', 'x ref-f64', 'of all-scored'];
   const body = rows.map((r) => [
     r.name + (r.scaled ? ' *' : ''),
     fmt(r.medianMs),
     r.gbs.toFixed(2),
     r.copyFraction === null ? '-' : `${(r.copyFraction * 100).toFixed(1)}%`,
+    r.floorFraction === null ? '-' : `${(r.floorFraction * 100).toFixed(1)}%`,
     ratio(r.vsTorch),
     ratio(r.vsTorchSelective),
     ratio(r.vsPlain),

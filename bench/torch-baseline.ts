@@ -18,6 +18,7 @@ export interface TorchRun {
   threads: number;
   dtype: 'float32' | 'bfloat16';
   results: TorchVariantResult[];
+  maxRssBytes?: number; // the subprocess's peak resident memory
 }
 
 /** The first python that imports torch: the one asked for, else /usr/bin/python3, else python3. */

@@ -11,6 +11,7 @@ Usage: python3 torch_dpo.py --pairs 2 --seq-len 512 --vocab 128256 --dtype float
 """
 import argparse
 import json
+import resource
 import statistics
 import sys
 import time
@@ -92,6 +93,8 @@ def main():
         "threads": torch.get_num_threads(),
         "dtype": args.dtype,
         "results": results,
+        # Peak resident memory of this process (Linux reports ru_maxrss in KiB).
+        "maxRssBytes": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024,
     }, sys.stdout)
     sys.stdout.write("\n")
 

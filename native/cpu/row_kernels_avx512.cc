@@ -4,84 +4,45 @@
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #include <immintrin.h>
 
+#include <cpuid.h>
+
+#include <atomic>
 #include <cstdint>
 
 #include "cpu/dtype.h"
 #include "cpu/row_kernels.h"
+#include "cpu/row_kernels_avx512.h"
 
 namespace {
 
-struct Avx512 {
-  using reg = __m512;
-  static constexpr int64_t W = 16;
-  template <int D>
-  static constexpr uintptr_t kStreamAlign = D == 0 ? 64 : 32;
-  static constexpr size_t kZeroBytes = 64;
-  static void stream_zero(char* p) { _mm512_stream_si512(reinterpret_cast<__m512i*>(p), _mm512_setzero_si512()); }
-
-  static reg set1(float v) { return _mm512_set1_ps(v); }
-  static reg zero() { return _mm512_setzero_ps(); }
-  static reg add(reg a, reg b) { return _mm512_add_ps(a, b); }
-  static reg sub(reg a, reg b) { return _mm512_sub_ps(a, b); }
-  static reg mul(reg a, reg b) { return _mm512_mul_ps(a, b); }
-  static reg fmadd(reg a, reg b, reg c) { return _mm512_fmadd_ps(a, b, c); }
-  static reg max(reg a, reg b) { return _mm512_max_ps(a, b); }
-
-  // exp(x) = 2^n * 2^f with n = round(x log2 e), f = x log2 e - n in [-1/2, 1/2]: f from two FMAs (log2 e
-  // split hi + lo, so f keeps its precision for large |x|), 2^f from a degree-5 minimax polynomial (see
-  // row_kernels.h), 2^n applied by scalef, which also saturates to inf / 0 without clamps. 11 operations;
-  // |relative error| < 2.5e-7. Exact 0 below ln(FLT_MIN) (no subnormal results); NaN stays NaN.
-  static reg exp(reg x) {
-    const __mmask16 keep = _mm512_cmp_ps_mask(x, _mm512_set1_ps(ipo::kExpMinArg), _CMP_NLT_UQ);
-    const reg log2e = _mm512_set1_ps(ipo::kLog2eHi);
-    const reg n = _mm512_roundscale_ps(_mm512_mul_ps(x, log2e), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    reg f = _mm512_fmsub_ps(x, log2e, n);
-    f = _mm512_fmadd_ps(x, _mm512_set1_ps(ipo::kLog2eLo), f);
-    reg y = _mm512_set1_ps(ipo::kExp2Poly[5]);
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(ipo::kExp2Poly[4]));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(ipo::kExp2Poly[3]));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(ipo::kExp2Poly[2]));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(ipo::kExp2Poly[1]));
-    y = _mm512_fmadd_ps(y, f, _mm512_set1_ps(ipo::kExp2Poly[0]));
-    return _mm512_maskz_scalef_ps(keep, y, n);
-  }
-
-  static float hsum(reg v) { return _mm512_reduce_add_ps(v); }
-  static float hmax(reg v) { return _mm512_reduce_max_ps(v); }
-
-  template <int D>
-  static reg load(const void* p) {
-    if constexpr (D == 0) return _mm512_loadu_ps(static_cast<const float*>(p));
-    const __m256i h = _mm256_loadu_si256(static_cast<const __m256i*>(p));
-    if constexpr (D == 1) return _mm512_castsi512_ps(_mm512_slli_epi32(_mm512_cvtepu16_epi32(h), 16));
-    return _mm512_cvtph_ps(h);
-  }
-
-  static __m256i to_bf16(reg v) {
-    __m512i u = _mm512_castps_si512(v);
-    const __m512i lsb = _mm512_and_si512(_mm512_srli_epi32(u, 16), _mm512_set1_epi32(1));
-    u = _mm512_srli_epi32(_mm512_add_epi32(_mm512_add_epi32(u, _mm512_set1_epi32(0x7fff)), lsb), 16);
-    return _mm512_cvtepi32_epi16(u);
-  }
-
-  template <int D>
-  static void store(void* p, reg v) {
-    if constexpr (D == 0) _mm512_storeu_ps(static_cast<float*>(p), v);
-    else if constexpr (D == 1) _mm256_storeu_si256(static_cast<__m256i*>(p), to_bf16(v));
-    else _mm256_storeu_si256(static_cast<__m256i*>(p), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  }
-  template <int D>
-  static void stream(void* p, reg v) {
-    if constexpr (D == 0) _mm512_stream_ps(static_cast<float*>(p), v);
-    else if constexpr (D == 1) _mm256_stream_si256(static_cast<__m256i*>(p), to_bf16(v));
-    else _mm256_stream_si256(static_cast<__m256i*>(p), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC));
-  }
-};
-
+#include "cpu/row_kernels_avx512_traits.h"
 #include "cpu/row_kernels_vec.h"
 
 }  // namespace
 
 namespace ipo {
-const RowKernels& avx512_row_kernels() { return make_kernels<Avx512>("avx512"); }
+namespace {
+std::atomic<bool> g_allow_bf16_instructions{true};
+
+bool cpu_has_avx512bf16() {
+  unsigned a, b, c, d;
+  // CPUID leaf 7 subleaf 1, EAX bit 5: AVX512_BF16. AVX512BW (leaf 7 subleaf 0, EBX bit 30) is used with it.
+  if (!__get_cpuid_count(7, 0, &a, &b, &c, &d) || !(b & (1u << 30))) return false;
+  return __get_cpuid_count(7, 1, &a, &b, &c, &d) && (a & (1u << 5));
+}
+}  // namespace
+
+const RowKernels& avx512_row_kernels() {
+  static const bool has_bf16 = cpu_has_avx512bf16();
+  if (!has_bf16 || !g_allow_bf16_instructions.load(std::memory_order_relaxed)) return make_kernels<Avx512>("avx512");
+  // The same kernels, with the bfloat16 gradient rounded by VCVTNE2PS2BF16 (one instruction per 32 values).
+  static const RowKernels k = [] {
+    RowKernels t = make_kernels<Avx512>("avx512");
+    t.grad[1] = avx512bf16_row_grad_bf16;
+    return t;
+  }();
+  return k;
+}
+
+void avx512_allow_bf16_instructions(bool allow) { g_allow_bf16_instructions.store(allow, std::memory_order_relaxed); }
 }  // namespace ipo

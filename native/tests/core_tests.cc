@@ -9,6 +9,9 @@
 #include <vector>
 
 #include "ipo.h"
+#if defined(__x86_64__)
+#include "cpu/row_kernels_avx512.h"  // to cover the AVX-512F bf16 path on CPUs with AVX512_BF16
+#endif
 
 namespace {
 
@@ -252,6 +255,135 @@ void test_validation() {
 }
 
 
+// 16-bit encodings written here from the formats' definitions (round to nearest even), independent of
+// native/cpu/dtype.h.
+uint16_t to_bf16_bits(float f) {
+  uint32_t u;
+  std::memcpy(&u, &f, 4);
+  return (uint16_t)((u + 0x7fffu + ((u >> 16) & 1u)) >> 16);
+}
+float from_bf16_bits(uint16_t h) {
+  const uint32_t u = (uint32_t)h << 16;
+  float f;
+  std::memcpy(&f, &u, 4);
+  return f;
+}
+
+// The vector kernels check finiteness through the log-sum-exp itself (a NaN or infinite element makes the
+// block's sum NaN), and unroll by two vectors with a one-vector and a scalar tail. A NaN, +inf or -inf at
+// any of those places, in the first or a later 2048-element block, in every dtype and instruction set,
+// must fail the call and name the row. Rows whose logits spread over more than ln(FLT_MAX) (terms that
+// underflow) must still match the float64 oracle.
+void test_nonfinite_and_wide_rows(const char* simd) {
+  ipo_error err{};
+  if (ipo_cpu_select_simd(simd, &err) != IPO_OK) return;  // not on this CPU (reported by test_parity)
+  const int64_t vocab = 2 * 2048 + 16 + 8 + 5;  // two full blocks, then pairs, one vector and a scalar tail
+  const int64_t positions[] = {0, 17, 47, 2047, 2048 + 31, 4096, 4096 + 20, 4096 + 27, vocab - 1};
+  const uint16_t bf16_bad[] = {0x7fc0, 0x7f80, 0xff80}, f16_bad[] = {0x7e00, 0x7c00, 0xfc00};
+  const float f32_bad[] = {NAN, INFINITY, -INFINITY};
+  std::mt19937 gen(5);
+  std::uniform_real_distribution<float> u(-4.f, 4.f);
+  std::vector<float> base((size_t)(2 * vocab));
+  for (auto& x : base) x = u(gen);
+  std::vector<int32_t> labels = {3, 9};
+  float out[2];
+  for (int dtype : {IPO_DTYPE_F32, IPO_DTYPE_BF16, IPO_DTYPE_F16})
+    for (int bad = 0; bad < 3; ++bad)
+      for (int64_t pos : positions) {
+        std::vector<float> f = base;
+        std::vector<uint16_t> h(f.size());
+        for (size_t i = 0; i < f.size(); ++i) {
+          const float v = dtype == IPO_DTYPE_BF16 ? from_bf16_bits(to_bf16_bits(f[i])) : f[i];
+          h[i] = dtype == IPO_DTYPE_BF16 ? to_bf16_bits(v) : 0x3c00;  // f16 rows: 1.0 everywhere
+        }
+        const size_t at = (size_t)(vocab + pos);  // second sequence
+        f[at] = f32_bad[bad];
+        h[at] = dtype == IPO_DTYPE_BF16 ? bf16_bad[bad] : f16_bad[bad];
+        const void* data = dtype == IPO_DTYPE_F32 ? (const void*)f.data() : (const void*)h.data();
+        ipo_logits in{data, (int32_t)dtype, 2, 1, vocab, labels.data()};
+        const int32_t s = ipo_sequence_logprobs(&in, out, 1, &err);
+        CHECK(s == IPO_ERR_NONFINITE && err.sequence == 1 && err.position == 0,
+              "%s dtype %d value %d at %lld: status %d, sequence %lld", simd, dtype, bad, (long long)pos, s,
+              (long long)err.sequence);
+      }
+  // Wide rows: one large logit, the rest 100 to 140 below it (their exp underflows in float32 once
+  // shifted by the max), and a row spread uniformly over [-60, 60].
+  std::vector<float> wide((size_t)(2 * vocab));
+  std::uniform_real_distribution<float> far(-140.f, -100.f), spread(-60.f, 60.f);
+  for (int64_t j = 0; j < vocab; ++j) wide[(size_t)j] = far(gen);
+  wide[100] = 0.f;
+  for (int64_t j = 0; j < vocab; ++j) wide[(size_t)(vocab + j)] = spread(gen);
+  std::vector<int32_t> wide_labels = {100, 7};
+  ipo_logits in{wide.data(), IPO_DTYPE_F32, 2, 1, vocab, wide_labels.data()};
+  CHECK(ipo_sequence_logprobs(&in, out, 1, &err) == IPO_OK, "%s wide rows: %s", simd, err.message);
+  for (int r = 0; r < 2; ++r) {
+    double m = -INFINITY, sum = 0;
+    for (int64_t j = 0; j < vocab; ++j) m = std::max(m, (double)wide[(size_t)(r * vocab + j)]);
+    for (int64_t j = 0; j < vocab; ++j) sum += std::exp((double)wide[(size_t)(r * vocab + j)] - m);
+    const double expected = wide[(size_t)(r * vocab + wide_labels[(size_t)r])] - (m + std::log(sum));
+    CHECK(std::fabs(out[r] - expected) < 1e-5 * std::max(1.0, std::fabs(expected)), "%s wide row %d: %.9g vs %.9g",
+          simd, r, out[r], expected);
+  }
+  ipo_cpu_select_simd("auto", &err);
+}
+
+// bfloat16 gradients, element by element, against the float64 oracle on the decoded logits: every value
+// within one bfloat16 rounding (2^-8 relative) of the exact one, in every instruction set; on CPUs with
+// AVX512_BF16 the hardware-rounded kernel writes exactly the bytes of the AVX-512F one.
+void allow_bf16_instructions(bool allow) {
+#if defined(__x86_64__)
+  ipo::avx512_allow_bf16_instructions(allow);
+#else
+  (void)allow;
+#endif
+}
+
+std::vector<uint16_t> bf16_gradient(const char* simd, const Batch& b, const std::vector<uint16_t>& bf, bool* ran) {
+  ipo_error err{};
+  *ran = ipo_cpu_select_simd(simd, &err) == IPO_OK;
+  std::vector<uint16_t> grad(bf.size(), 0xffff);
+  if (!*ran) return grad;
+  ipo_dpo_options opt{0.1, IPO_LOSS_SIGMOID, 0, 0, 2};
+  ipo_logits in{bf.data(), IPO_DTYPE_BF16, 2 * b.pairs, b.seq_len, b.vocab, b.labels.data()};
+  ipo_dpo_outputs out{};
+  out.grad = grad.data();
+  CHECK(ipo_dpo_loss(&in, b.ref.data(), &opt, &out, &err) == IPO_OK, "%s: %s", simd, err.message);
+  return grad;
+}
+
+void test_bf16_gradient() {
+  Batch b = make_batch(1, 5, 2048 + 32 * 3 + 16 + 7, 9, 0.6);
+  std::vector<uint16_t> bf(b.logits.size());
+  for (size_t k = 0; k < bf.size(); ++k) {
+    bf[k] = to_bf16_bits(b.logits[k]);
+    b.logits[k] = from_bf16_bits(bf[k]);
+  }
+  const Oracle o = oracle(b, 0.1, 0, 0);
+  std::vector<uint16_t> avx512_plain, avx512_hw;
+  for (const char* simd : {"scalar", "avx2", "avx512"}) {
+    for (bool hw : {false, true}) {
+      if (hw && std::strcmp(simd, "avx512") != 0) continue;
+      allow_bf16_instructions(hw);
+      bool ran = false;
+      const std::vector<uint16_t> g = bf16_gradient(simd, b, bf, &ran);
+      if (!ran) continue;
+      int bad = 0;
+      for (size_t k = 0; k < g.size(); ++k) {
+        const double exact = o.grad[k], got = from_bf16_bits(g[k]);
+        if (!(std::fabs(got - exact) <= std::ldexp(std::fabs(exact), -8) + 1e-30)) ++bad;
+      }
+      CHECK(bad == 0, "%s (bf16 instructions %s): %d bf16 gradient values off by more than one rounding", simd,
+            hw ? "allowed" : "off", bad);
+      if (!std::strcmp(simd, "avx512")) (hw ? avx512_hw : avx512_plain) = g;
+    }
+  }
+  allow_bf16_instructions(true);
+  ipo_error err{};
+  ipo_cpu_select_simd("auto", &err);
+  if (!avx512_plain.empty() && !avx512_hw.empty())
+    CHECK(avx512_plain == avx512_hw, "AVX512_BF16 rounding differs from the AVX-512F kernel's");
+}
+
 // Pooled gradient buffers (grad_pool.h): whatever the caller left in a buffer, and whichever rows the
 // previous calls scored, a call into a pooled buffer must produce byte for byte what it produces in a
 // fresh zero-filled one. The masks change every few rounds so pages go through every state (written,
@@ -340,7 +472,9 @@ void test_grad_pool() {
 int main() {
   std::printf("ipo %s, simd %s, %d threads\n", ipo_version(), ipo_cpu_simd(), ipo_cpu_threads());
   for (const char* simd : {"scalar", "avx2", "avx512"}) test_parity(simd);
+  for (const char* simd : {"scalar", "avx2", "avx512"}) test_nonfinite_and_wide_rows(simd);
   test_in_place_and_16bit();
+  test_bf16_gradient();
   test_validation();
   test_grad_pool();
   std::printf("%d checks, %d failed\n", checks, failures);
