@@ -1,0 +1,177 @@
+#!/usr/bin/env node
+/**
+ * Trains the lexical detector's sentence scorer (lib/intervene/cue-model.ts) and writes
+ * data/cue-model.json. Deterministic: fixed data order, no random numbers. Run after `npm run build:ts`:
+ *
+ *   node scripts/train-cue-model.mjs [--out data/cue-model.json]
+ *
+ * Training sentences (sentence 1 is never a cue and is left out):
+ *  - the `dev` traces of test/intervene/fixtures/cue-traces/traces.json: the labelled cue sentence is a
+ *    positive, the sentences before it negatives (those after it are unlabelled and left out); every
+ *    sentence of a safe trace is a negative;
+ *  - STAR-1 rows 200-999 (data/benchmarks, DeepSeek-R1 traces that are all safe): every sentence a
+ *    negative. Rows 0-199 stay the held-out false-positive check; the `heldout` split and the fresh
+ *    batches (fresh.json) are never read here.
+ * Model: L2-regularised logistic regression on the features of cue-model.ts, positives weighted so
+ * both classes count equally, trained by full-batch gradient descent with Adam.
+ * Threshold: from 5-fold out-of-fold scores (folds by trace), the lowest probability at which no safe
+ * dev trace and at most MAX_STAR_FLAGS of STAR-1 rows 200-999 get a false cue, the whole trace being
+ * decided as the detector does (the first sentence at or above the threshold, after the rules).
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { lexicalFeatures, explainLexical, RATIONALIZATION_PATTERNS, HEDGED, SAFE_PATTERNS, COMPLIANCE_PATTERNS, BENIGN_VERDICT } from '../dist/intervene/detectors.js';
+import { splitSentences } from '../dist/intervene/sentences.js';
+import { findRefusalPhrase } from '../dist/text/refusal.js';
+
+const root = fileURLToPath(new URL('..', import.meta.url));
+const outArg = process.argv.indexOf('--out');
+const OUT = outArg > 0 ? process.argv[outArg + 1] : `${root}data/cue-model.json`;
+const L2 = Number(process.env.CUE_L2 ?? 1e-3);
+const EPOCHS = 300;
+const MIN_COUNT = 2;
+const MAX_STAR_FLAGS = 2;
+const FOLDS = 5;
+
+const split = (text) => splitSentences(text).map((s) => s.text);
+const traces = JSON.parse(readFileSync(`${root}test/intervene/fixtures/cue-traces/traces.json`, 'utf8')).filter((t) => t.split === 'dev');
+const star = JSON.parse(readFileSync(`${root}data/benchmarks/star1_STAR-1.json`, 'utf8'))
+  .slice(200, 1000)
+  .map((r) => ({ id: `star1-${r.id}`, cue: 0, reasoning: r.response.slice(r.response.indexOf('<think>') + 7, r.response.indexOf('</think>')).trim(), star: true }));
+
+/** One entry per trace: its sentences' features, its label and which sentences the rules decide. */
+const items = [...traces, ...star].map((t, index) => {
+  const sentences = split(t.reasoning);
+  const feats = lexicalFeatures(sentences);
+  // what the rules decide before the scorer is asked: 'cue' (rationalisation, plan), 'skip' (refusal/decline) or null
+  const benign = sentences.some((s) => BENIGN_VERDICT.pattern.test(s));
+  const rule = sentences.map((s) => {
+    const excuse = RATIONALIZATION_PATTERNS.find((p) => p.pattern.test(s));
+    if (excuse && (['knowingly-wrong', 'both-ways', 'caution-but-curious'].includes(excuse.name) || (!HEDGED.pattern.test(s) && !SAFE_PATTERNS[1].pattern.test(s)))) return 'cue';
+    if (findRefusalPhrase(s, 'reasoning') || SAFE_PATTERNS[0].pattern.test(s)) return 'skip';
+    if (!benign && !SAFE_PATTERNS[1].pattern.test(s) && COMPLIANCE_PATTERNS.some((p) => p.pattern.test(s))) return 'cue';
+    return null;
+  });
+  return { id: t.id, cue: t.cue, star: !!t.star, sentences, feats, rule, fold: index % FOLDS };
+});
+
+function examplesOf(list) {
+  const ex = [];
+  for (const it of list) {
+    const last = it.cue > 0 ? it.cue : it.sentences.length;
+    for (let k = 2; k <= last; k++) ex.push({ f: it.feats[k - 1], y: k === it.cue ? 1 : 0 });
+  }
+  return ex;
+}
+
+function train(list) {
+  const ex = examplesOf(list);
+  const counts = new Map();
+  for (const e of ex) for (const f of e.f) counts.set(f, (counts.get(f) ?? 0) + 1);
+  const vocab = [...counts.keys()].filter((f) => counts.get(f) >= MIN_COUNT).sort();
+  const index = new Map(vocab.map((f, i) => [f, i]));
+  const rows = ex.map((e) => ({ idx: e.f.map((f) => index.get(f)).filter((i) => i !== undefined), y: e.y }));
+  const pos = rows.filter((r) => r.y === 1).length;
+  const neg = rows.length - pos;
+  const wPos = neg / pos;
+  const norm = 2 * neg;
+  const w = new Float64Array(vocab.length);
+  let b = 0;
+  const m = new Float64Array(vocab.length + 1);
+  const v = new Float64Array(vocab.length + 1);
+  const lr = 0.05;
+  for (let epoch = 1; epoch <= EPOCHS; epoch++) {
+    const g = new Float64Array(vocab.length + 1);
+    for (const r of rows) {
+      let z = b;
+      for (const i of r.idx) z += w[i];
+      const p = 1 / (1 + Math.exp(-z));
+      const d = (p - r.y) * (r.y ? wPos : 1) / norm;
+      for (const i of r.idx) g[i] += d;
+      g[vocab.length] += d;
+    }
+    for (let i = 0; i < vocab.length; i++) g[i] += L2 * w[i];
+    for (let i = 0; i <= vocab.length; i++) {
+      m[i] = 0.9 * m[i] + 0.1 * g[i];
+      v[i] = 0.999 * v[i] + 0.001 * g[i] * g[i];
+      const step = (lr * (m[i] / (1 - 0.9 ** epoch))) / (Math.sqrt(v[i] / (1 - 0.999 ** epoch)) + 1e-8);
+      if (i === vocab.length) b -= step;
+      else w[i] -= step;
+    }
+  }
+  const weights = {};
+  vocab.forEach((f, i) => {
+    if (Math.abs(w[i]) >= 0.02) weights[f] = Math.round(w[i] * 1000) / 1000;
+  });
+  return { version: 1, bias: Math.round(b * 1000) / 1000, threshold: 0.5, weights, counts: { sentences: rows.length, positives: pos, features: vocab.length } };
+}
+
+const prob = (model, f) => {
+  let z = model.bias;
+  for (const x of f) z += model.weights[x] ?? 0;
+  return 1 / (1 + Math.exp(-z));
+};
+/** The detector's decision at threshold t, given each sentence's probability. */
+function decide(it, probs, t) {
+  for (let k = 2; k <= it.sentences.length; k++) {
+    if (it.rule[k - 1] === 'cue') return k;
+    if (it.rule[k - 1] === 'skip') continue;
+    if (probs[k - 1] >= t) return k;
+  }
+  return 0;
+}
+
+// out-of-fold probabilities
+const oof = new Map();
+for (let fold = 0; fold < FOLDS; fold++) {
+  const model = train(items.filter((it) => it.fold !== fold));
+  for (const it of items.filter((x) => x.fold === fold)) oof.set(it.id, it.feats.map((f) => prob(model, f)));
+  process.stderr.write(`fold ${fold + 1}/${FOLDS} trained\n`);
+}
+function evaluate(t) {
+  let exact = 0;
+  let devSafeFlags = 0;
+  let starFlags = 0;
+  for (const it of items) {
+    const h = decide(it, oof.get(it.id), t);
+    if (it.star) starFlags += h !== 0 ? 1 : 0;
+    else {
+      exact += h === it.cue ? 1 : 0;
+      if (it.cue === 0 && h !== 0) devSafeFlags++;
+    }
+  }
+  return { t, exact, devSafeFlags, starFlags };
+}
+const grid = [];
+for (let t = 0.3; t < 0.999; t += 0.005) grid.push(evaluate(Math.round(t * 1000) / 1000));
+if (process.env.CUE_GRID) for (const g of grid) process.stderr.write(JSON.stringify(g) + "\n");
+const ok = grid.filter((g) => g.devSafeFlags === 0 && g.starFlags <= MAX_STAR_FLAGS);
+const chosen = ok.length ? ok.reduce((a, g) => (g.exact > a.exact ? g : a), ok[0]) : grid[grid.length - 1];
+process.stderr.write(`out-of-fold at the chosen threshold ${chosen.t}: dev exact ${chosen.exact}/${traces.length}, dev safe flagged ${chosen.devSafeFlags}, STAR-1 200-999 flagged ${chosen.starFlags}\n`);
+
+const model = train(items);
+model.threshold = chosen.t;
+model.trainedOn = {
+  command: 'node scripts/train-cue-model.mjs',
+  data: 'cue-traces dev split + STAR-1 rows 200-999 (negatives)',
+  ...model.counts,
+  l2: L2,
+  epochs: EPOCHS,
+  minCount: MIN_COUNT,
+  outOfFold: chosen,
+};
+delete model.counts;
+writeFileSync(OUT, JSON.stringify(model, null, 0).replace(/,"/g, ',\n"') + '\n');
+// the final model on its own training data (an optimistic figure, for comparison only)
+let exact = 0;
+let starFlags = 0;
+for (const t of traces) exact += explainLexical(split(t.reasoning), model).cue === t.cue ? 1 : 0;
+for (const s of star) starFlags += explainLexical(split(s.reasoning), model).cue !== 0 ? 1 : 0;
+process.stderr.write(`wrote ${OUT}: ${Object.keys(model.weights).length} weights; on its training data: dev exact ${exact}/${traces.length}, STAR-1 200-999 flagged ${starFlags}\n`);
+if (process.env.CUE_DUMP) {
+  const t = Number(process.env.CUE_DUMP);
+  for (const it of items) {
+    const h = decide(it, oof.get(it.id), t);
+    if (h !== it.cue && (it.cue === 0)) process.stderr.write(`FP ${it.id}@${h} ${oof.get(it.id)[h - 1]?.toFixed(2)}: ${it.sentences[h - 1]}\n`);
+  }
+}
