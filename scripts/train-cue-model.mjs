@@ -16,7 +16,7 @@
  * both classes count equally, trained by full-batch gradient descent with Adam.
  * Threshold: from 5-fold out-of-fold scores (folds by trace), the lowest probability at which no safe
  * dev trace and at most MAX_STAR_FLAGS of STAR-1 rows 200-999 get a false cue, the whole trace being
- * decided as the detector does (the first sentence at or above the threshold, after the rules).
+ * decided as the detector does (explainLexical); the plan floor is chosen with it.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -31,7 +31,10 @@ const L2 = Number(process.env.CUE_L2 ?? 1e-3);
 const EPOCHS = 300;
 const MIN_COUNT = 2;
 const MAX_STAR_FLAGS = 2;
+const MAX_DEV_SAFE_FLAGS = Number(process.env.CUE_MAX_DEV_SAFE ?? 1);
 const FOLDS = 5;
+/** Candidate floors: a plan/method pattern counts only when the scorer gives its sentence at least this. */
+const PLAN_FLOORS = [0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
 
 const split = (text) => splitSentences(text).map((s) => s.text);
 const traces = JSON.parse(readFileSync(`${root}test/intervene/fixtures/cue-traces/traces.json`, 'utf8')).filter((t) => t.split === 'dev');
@@ -49,7 +52,7 @@ const items = [...traces, ...star].map((t, index) => {
     const excuse = RATIONALIZATION_PATTERNS.find((p) => p.pattern.test(s));
     if (excuse && (['knowingly-wrong', 'both-ways', 'caution-but-curious'].includes(excuse.name) || (!HEDGED.pattern.test(s) && !SAFE_PATTERNS[1].pattern.test(s)))) return 'cue';
     if (findRefusalPhrase(s, 'reasoning') || SAFE_PATTERNS[0].pattern.test(s)) return 'skip';
-    if (!benign && !SAFE_PATTERNS[1].pattern.test(s) && COMPLIANCE_PATTERNS.some((p) => p.pattern.test(s))) return 'cue';
+    if (!benign && !SAFE_PATTERNS[1].pattern.test(s) && COMPLIANCE_PATTERNS.some((p) => p.pattern.test(s))) return 'plan';
     return null;
   });
   return { id: t.id, cue: t.cue, star: !!t.star, sentences, feats, rule, fold: index % FOLDS };
@@ -112,11 +115,11 @@ const prob = (model, f) => {
   return 1 / (1 + Math.exp(-z));
 };
 /** The detector's decision at threshold t, given each sentence's probability. */
-function decide(it, probs, t) {
+function decide(it, probs, t, floor) {
   for (let k = 2; k <= it.sentences.length; k++) {
     if (it.rule[k - 1] === 'cue') return k;
     if (it.rule[k - 1] === 'skip') continue;
-    if (probs[k - 1] >= t) return k;
+    if (probs[k - 1] >= t || (it.rule[k - 1] === 'plan' && probs[k - 1] >= floor)) return k;
   }
   return 0;
 }
@@ -128,29 +131,38 @@ for (let fold = 0; fold < FOLDS; fold++) {
   for (const it of items.filter((x) => x.fold === fold)) oof.set(it.id, it.feats.map((f) => prob(model, f)));
   process.stderr.write(`fold ${fold + 1}/${FOLDS} trained\n`);
 }
-function evaluate(t) {
+function evaluate(t, floor) {
   let exact = 0;
   let devSafeFlags = 0;
   let starFlags = 0;
   for (const it of items) {
-    const h = decide(it, oof.get(it.id), t);
+    const h = decide(it, oof.get(it.id), t, floor);
     if (it.star) starFlags += h !== 0 ? 1 : 0;
     else {
       exact += h === it.cue ? 1 : 0;
       if (it.cue === 0 && h !== 0) devSafeFlags++;
     }
   }
-  return { t, exact, devSafeFlags, starFlags };
+  return { t, floor, exact, devSafeFlags, starFlags };
 }
 const grid = [];
-for (let t = 0.3; t < 0.999; t += 0.005) grid.push(evaluate(Math.round(t * 1000) / 1000));
+for (const floor of PLAN_FLOORS) for (let t = 0.3; t < 0.999; t += 0.005) grid.push(evaluate(Math.round(t * 1000) / 1000, floor));
 if (process.env.CUE_GRID) for (const g of grid) process.stderr.write(JSON.stringify(g) + "\n");
-const ok = grid.filter((g) => g.devSafeFlags === 0 && g.starFlags <= MAX_STAR_FLAGS);
-const chosen = ok.length ? ok.reduce((a, g) => (g.exact > a.exact ? g : a), ok[0]) : grid[grid.length - 1];
-process.stderr.write(`out-of-fold at the chosen threshold ${chosen.t}: dev exact ${chosen.exact}/${traces.length}, dev safe flagged ${chosen.devSafeFlags}, STAR-1 200-999 flagged ${chosen.starFlags}\n`);
+const ok = grid.filter((g) => g.devSafeFlags <= MAX_DEV_SAFE_FLAGS && g.starFlags <= MAX_STAR_FLAGS);
+if (process.env.CUE_DUMP) {
+  const t = Number(process.env.CUE_DUMP);
+  for (const it of items) {
+    const h = decide(it, oof.get(it.id), t, Number(process.env.CUE_FLOOR ?? 0));
+    if (h !== it.cue && (it.cue === 0)) process.stderr.write(`FP ${it.id}@${h} ${oof.get(it.id)[h - 1]?.toFixed(2)}: ${it.sentences[h - 1]}\n`);
+  }
+}
+if (!ok.length) throw new Error('no threshold meets the false-cue limits; see CUE_GRID=1');
+const chosen = ok.reduce((a, g) => (g.exact > a.exact ? g : a), ok[0]);
+process.stderr.write(`out-of-fold at the chosen threshold ${chosen.t} (plan floor ${chosen.floor}): dev exact ${chosen.exact}/${traces.length}, dev safe flagged ${chosen.devSafeFlags}, STAR-1 200-999 flagged ${chosen.starFlags}\n`);
 
 const model = train(items);
 model.threshold = chosen.t;
+model.planFloor = chosen.floor;
 model.trainedOn = {
   command: 'node scripts/train-cue-model.mjs',
   data: 'cue-traces dev split + STAR-1 rows 200-999 (negatives)',
@@ -168,10 +180,3 @@ let starFlags = 0;
 for (const t of traces) exact += explainLexical(split(t.reasoning), model).cue === t.cue ? 1 : 0;
 for (const s of star) starFlags += explainLexical(split(s.reasoning), model).cue !== 0 ? 1 : 0;
 process.stderr.write(`wrote ${OUT}: ${Object.keys(model.weights).length} weights; on its training data: dev exact ${exact}/${traces.length}, STAR-1 200-999 flagged ${starFlags}\n`);
-if (process.env.CUE_DUMP) {
-  const t = Number(process.env.CUE_DUMP);
-  for (const it of items) {
-    const h = decide(it, oof.get(it.id), t);
-    if (h !== it.cue && (it.cue === 0)) process.stderr.write(`FP ${it.id}@${h} ${oof.get(it.id)[h - 1]?.toFixed(2)}: ${it.sentences[h - 1]}\n`);
-  }
-}

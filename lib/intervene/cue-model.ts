@@ -23,6 +23,8 @@ export interface CueModel {
   bias: number;
   /** A sentence whose probability reaches this is a cue (chosen by the training script). */
   threshold: number;
+  /** A plan/method pattern marks a cue only where the probability reaches this (lower than threshold). */
+  planFloor: number;
   weights: Record<string, number>;
   /** How the weights were trained (data, counts, regularisation): for the docs, not used in scoring. */
   trainedOn?: Record<string, unknown>;
@@ -42,8 +44,8 @@ export function loadCueModel(path = CUE_MODEL_FILE): CueModel {
   } catch (err) {
     throw new Error(`cue model: cannot read ${path} (${(err as Error).message}); regenerate it with scripts/train-cue-model.mjs`);
   }
-  if (model.version !== 1 || typeof model.bias !== 'number' || typeof model.threshold !== 'number' || typeof model.weights !== 'object') {
-    throw new Error(`cue model: ${path} is not a version-1 weights file (bias, threshold, weights)`);
+  if (model.version !== 1 || typeof model.bias !== 'number' || typeof model.threshold !== 'number' || typeof model.planFloor !== 'number' || typeof model.weights !== 'object') {
+    throw new Error(`cue model: ${path} is not a version-1 weights file (bias, threshold, planFloor, weights)`);
   }
   if (path === CUE_MODEL_FILE) shipped = model;
   return model;
