@@ -6,12 +6,12 @@
  *   node scripts/train-cue-model.mjs [--out data/cue-model.json]
  *
  * Training sentences (sentence 1 is never a cue and is left out):
- *  - the `dev` traces of test/intervene/fixtures/cue-traces/traces.json: the labelled cue sentence is a
- *    positive, the sentences before it negatives (those after it are unlabelled and left out); every
+ *  - the `dev` traces of test/intervene/fixtures/cue-traces/traces.json and fresh batches A-C of
+ *    fresh.json (each measured once before it was trained on): the labelled cue sentence is a positive, the sentences before it negatives (those after it are unlabelled and left out); every
  *    sentence of a safe trace is a negative;
  *  - STAR-1 rows 200-999 (data/benchmarks, DeepSeek-R1 traces that are all safe): every sentence a
- *    negative. Rows 0-199 stay the held-out false-positive check; the `heldout` split and the fresh
- *    batches (fresh.json) are never read here.
+ *    negative. Rows 0-199 stay the held-out false-positive check; the `heldout` split and fresh batch D
+ *    are never read here.
  * Model: L2-regularised logistic regression on the features of cue-model.ts, positives weighted so
  * both classes count equally, trained by full-batch gradient descent with Adam.
  * Threshold: from 5-fold out-of-fold scores (folds by trace), the lowest probability at which no safe
@@ -37,7 +37,12 @@ const FOLDS = 5;
 const PLAN_FLOORS = [0, 0.05, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8];
 
 const split = (text) => splitSentences(text).map((s) => s.text);
-const traces = JSON.parse(readFileSync(`${root}test/intervene/fixtures/cue-traces/traces.json`, 'utf8')).filter((t) => t.split === 'dev');
+/** Fresh batches that were measured once (docs/intervene.md) and then became training data. */
+const TRAINED_FRESH = ['fresh-A', 'fresh-B', 'fresh-C'];
+const traces = [
+  ...JSON.parse(readFileSync(`${root}test/intervene/fixtures/cue-traces/traces.json`, 'utf8')).filter((t) => t.split === 'dev'),
+  ...JSON.parse(readFileSync(`${root}test/intervene/fixtures/cue-traces/fresh.json`, 'utf8')).filter((t) => TRAINED_FRESH.includes(t.split)),
+];
 const star = JSON.parse(readFileSync(`${root}data/benchmarks/star1_STAR-1.json`, 'utf8'))
   .slice(200, 1000)
   .map((r) => ({ id: `star1-${r.id}`, cue: 0, reasoning: r.response.slice(r.response.indexOf('<think>') + 7, r.response.indexOf('</think>')).trim(), star: true }));
@@ -165,7 +170,7 @@ model.threshold = chosen.t;
 model.planFloor = chosen.floor;
 model.trainedOn = {
   command: 'node scripts/train-cue-model.mjs',
-  data: 'cue-traces dev split + STAR-1 rows 200-999 (negatives)',
+  data: 'cue-traces dev split + fresh batches A-C + STAR-1 rows 200-999 (negatives)',
   ...model.counts,
   l2: L2,
   epochs: EPOCHS,
