@@ -17,6 +17,10 @@
  * Threshold: from 5-fold out-of-fold scores (folds by trace), the lowest probability at which no safe
  * dev trace and at most MAX_STAR_FLAGS of STAR-1 rows 200-999 get a false cue, the whole trace being
  * decided as the detector does (explainLexical); the plan floor is chosen with it.
+ *
+ * Diagnostics (environment): CUE_GRID=1 prints every (threshold, floor) tried with its out-of-fold
+ * counts; CUE_DUMP=t (with CUE_FLOOR=f) prints the safe traces flagged at that point; CUE_L2 and
+ * CUE_MAX_DEV_SAFE change the regularisation and the false-cue limit (the shipped file uses the defaults).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -163,7 +167,7 @@ if (process.env.CUE_DUMP) {
 }
 if (!ok.length) throw new Error('no threshold meets the false-cue limits; see CUE_GRID=1');
 const chosen = ok.reduce((a, g) => (g.exact > a.exact ? g : a), ok[0]);
-process.stderr.write(`out-of-fold at the chosen threshold ${chosen.t} (plan floor ${chosen.floor}): dev exact ${chosen.exact}/${traces.length}, dev safe flagged ${chosen.devSafeFlags}, STAR-1 200-999 flagged ${chosen.starFlags}\n`);
+process.stderr.write(`out-of-fold at the chosen threshold ${chosen.t} (plan floor ${chosen.floor}): training traces exact ${chosen.exact}/${traces.length}, training safe traces flagged ${chosen.devSafeFlags}, STAR-1 200-999 flagged ${chosen.starFlags}\n`);
 
 const model = train(items);
 model.threshold = chosen.t;
@@ -184,4 +188,4 @@ let exact = 0;
 let starFlags = 0;
 for (const t of traces) exact += explainLexical(split(t.reasoning), model).cue === t.cue ? 1 : 0;
 for (const s of star) starFlags += explainLexical(split(s.reasoning), model).cue !== 0 ? 1 : 0;
-process.stderr.write(`wrote ${OUT}: ${Object.keys(model.weights).length} weights; on its training data: dev exact ${exact}/${traces.length}, STAR-1 200-999 flagged ${starFlags}\n`);
+process.stderr.write(`wrote ${OUT}: ${Object.keys(model.weights).length} weights; on its training data: exact ${exact}/${traces.length}, STAR-1 200-999 flagged ${starFlags}\n`);

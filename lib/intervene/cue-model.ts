@@ -9,8 +9,8 @@
  * plan modal, an agent modal, habit words, an imperative opening, hedging, negation, talk about the
  * user or the reply) and the names of the detector's hand-written rules that match it.
  *
- * The weights are trained offline by scripts/train-cue-model.mjs (dev cue traces and STAR-1 rows
- * 200-999; never the held-out split, the fresh batches or STAR-1 rows 0-199) and shipped as
+ * The weights are trained offline by scripts/train-cue-model.mjs (the dev cue traces, fresh batches
+ * A-C and STAR-1 rows 200-999; never the held-out split, fresh batch D or STAR-1 rows 0-199) and shipped as
  * data/cue-model.json. Scoring is deterministic and explainable: `scoreSentence` returns the
  * features that pushed the score most.
  */
