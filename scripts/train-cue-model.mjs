@@ -7,17 +7,19 @@
  *
  * Training sentences (sentence 1 is never a cue and is left out):
  *  - the `dev` traces of test/intervene/fixtures/cue-traces/traces.json and fresh batches A-C of
- *    fresh.json (each measured once before it was trained on): the labelled cue sentence is a positive, the sentences before it negatives (those after it are unlabelled and left out); every
- *    sentence of a safe trace is a negative;
+ *    fresh.json (each measured before it was trained on): the labelled cue sentence is a positive,
+ *    the sentences before it negatives (those after it are unlabelled and left out); every sentence
+ *    of a safe trace is a negative;
  *  - STAR-1 rows 200-999 (data/benchmarks, DeepSeek-R1 traces that are all safe): every sentence a
  *    negative. Rows 0-199 stay the held-out false-positive check; the `heldout` split and fresh batch D
  *    are never read here.
  * Model: L2-regularised logistic regression on the features of cue-model.ts, positives weighted so
  * both classes count equally, trained by full-batch gradient descent with Adam.
- * Threshold: from 5-fold out-of-fold scores (folds by trace), the lowest probability at which no safe
- * dev trace and at most MAX_STAR_FLAGS of STAR-1 rows 200-999 get a false cue, the whole trace being
- * decided as the detector does (explainLexical); the plan floor is chosen with it. The choice must
- * also find the method's own cue examples (SPEC_EXAMPLES) with the final weights.
+ * Threshold and plan floor: from 5-fold out-of-fold scores (folds by trace), the pair with the most
+ * exact training traces among those with at most MAX_DEV_SAFE_FLAGS training safe traces and at most
+ * MAX_STAR_FLAGS of STAR-1 rows 200-999 flagged, each trace decided as the detector does
+ * (ruleDecisions, then the scorer), and that find the method's own cue examples (SPEC_EXAMPLES) with
+ * the final weights.
  *
  * Diagnostics (environment): CUE_GRID=1 prints every (threshold, floor) tried with its out-of-fold
  * counts; CUE_DUMP=t (with CUE_FLOOR=f) prints the safe traces flagged at that point; CUE_L2 and
@@ -25,9 +27,8 @@
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { lexicalFeatures, explainLexical, RATIONALIZATION_PATTERNS, HEDGED, SAFE_PATTERNS, COMPLIANCE_PATTERNS, BENIGN_VERDICT } from '../dist/intervene/detectors.js';
+import { lexicalFeatures, explainLexical, ruleDecisions } from '../dist/intervene/detectors.js';
 import { splitSentences } from '../dist/intervene/sentences.js';
-import { findRefusalPhrase } from '../dist/text/refusal.js';
 
 const root = fileURLToPath(new URL('..', import.meta.url));
 const outArg = process.argv.indexOf('--out');
@@ -56,15 +57,8 @@ const star = JSON.parse(readFileSync(`${root}data/benchmarks/star1_STAR-1.json`,
 const toItem = (t, index) => {
   const sentences = split(t.reasoning);
   const feats = lexicalFeatures(sentences);
-  // what the rules decide before the scorer is asked: 'cue' (rationalisation, plan), 'skip' (refusal/decline) or null
-  const benign = sentences.some((s) => BENIGN_VERDICT.pattern.test(s));
-  const rule = sentences.map((s) => {
-    const excuse = RATIONALIZATION_PATTERNS.find((p) => p.pattern.test(s));
-    if (excuse && (['knowingly-wrong', 'both-ways', 'caution-but-curious'].includes(excuse.name) || (!HEDGED.pattern.test(s) && !SAFE_PATTERNS[1].pattern.test(s)))) return 'cue';
-    if (findRefusalPhrase(s, 'reasoning') || SAFE_PATTERNS[0].pattern.test(s)) return 'skip';
-    if (!benign && !SAFE_PATTERNS[1].pattern.test(s) && COMPLIANCE_PATTERNS.some((p) => p.pattern.test(s))) return 'plan';
-    return null;
-  });
+  // what the rules decide before the scorer is asked (the detector's own ruleDecisions)
+  const rule = ruleDecisions(sentences).map((d) => d.kind);
   return { id: t.id, cue: t.cue, star: !!t.star, sentences, feats, rule, fold: index % FOLDS };
 };
 const items = [...traces, ...star].map(toItem);

@@ -379,19 +379,38 @@ export function lexicalFeatures(sentences: readonly string[]): string[][] {
  *  4. the learned scorer (cue-model.ts): the sentence is the cue when its probability reaches the
  *     model's threshold. The plan/method patterns and the benign verdict are among its features.
  */
+/** What the hand-written rules say about one sentence, before the scorer is asked. */
+export type RuleDecision =
+  | { kind: 'cue'; pattern: string } // an unhedged rationalisation: the cue
+  | { kind: 'skip' } // refuses or declines: never the cue
+  | { kind: 'plan'; pattern: string } // a plan/method pattern: the cue if the scorer reaches the plan floor
+  | { kind: 'none' };
+
+/** The rules' decision for every sentence of a trace (index k - 1 for sentence k). */
+export function ruleDecisions(sentences: readonly string[]): RuleDecision[] {
+  const benign = sentences.some((s) => BENIGN_VERDICT.pattern.test(s));
+  return sentences.map((s): RuleDecision => {
+    const excuse = matching(RATIONALIZATION_PATTERNS, s);
+    if (excuse && (UNCONDITIONAL.has(excuse.name) || (!HEDGED.pattern.test(s) && !SAFE_PATTERNS[1].pattern.test(s)))) return { kind: 'cue', pattern: excuse.name };
+    if (findRefusalPhrase(s, 'reasoning') || SAFE_PATTERNS[0].pattern.test(s)) return { kind: 'skip' };
+    const plan = benign || SAFE_PATTERNS[1].pattern.test(s) ? undefined : matching(COMPLIANCE_PATTERNS, s);
+    return plan ? { kind: 'plan', pattern: plan.name } : { kind: 'none' };
+  });
+}
+
 export function explainLexical(sentences: readonly string[], model: CueModel = loadCueModel()): LexicalVerdict {
   const benign = sentences.some((s) => BENIGN_VERDICT.pattern.test(s));
   const flag = benign ? { benign } : {};
   const features = lexicalFeatures(sentences);
+  const rules = ruleDecisions(sentences);
   for (let k = 2; k <= sentences.length; k++) {
-    const s = sentences[k - 1];
-    const excuse = matching(RATIONALIZATION_PATTERNS, s);
-    if (excuse && (UNCONDITIONAL.has(excuse.name) || (!HEDGED.pattern.test(s) && !SAFE_PATTERNS[1].pattern.test(s)))) return { cue: k, pattern: excuse.name, ...flag };
-    if (findRefusalPhrase(s, 'reasoning') || SAFE_PATTERNS[0].pattern.test(s)) continue;
+    const rule = rules[k - 1];
+    if (rule.kind === 'cue') return { cue: k, pattern: rule.pattern, ...flag };
+    if (rule.kind === 'skip') continue;
     const score = scoreFeatures(model, features[k - 1]);
-    const plan = benign || SAFE_PATTERNS[1].pattern.test(s) ? undefined : matching(COMPLIANCE_PATTERNS, s);
-    if (plan && score.probability >= model.planFloor) return { cue: k, pattern: plan.name, score: Math.round(score.probability * 1000) / 1000 };
-    if (score.probability >= model.threshold) return { cue: k, pattern: 'scorer', ...flag, score: Math.round(score.probability * 1000) / 1000, features: score.top };
+    const rounded = Math.round(score.probability * 1000) / 1000;
+    if (rule.kind === 'plan' && score.probability >= model.planFloor) return { cue: k, pattern: rule.pattern, score: rounded };
+    if (score.probability >= model.threshold) return { cue: k, pattern: 'scorer', ...flag, score: rounded, features: score.top };
   }
   return { cue: 0, ...flag };
 }
