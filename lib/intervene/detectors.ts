@@ -7,12 +7,13 @@
  * never a cue: the shared prefix z[<h] must not be empty.
  *
  * - judgeDetector: an LLM judge (also the policy judging its own trace, 'self').
- * - lexicalDetector: offline patterns, a baseline (not in the paper).
+ * - lexicalDetector: offline patterns and a small learned scorer, a baseline (not in the paper).
  */
 import type { ChatMessage, ModelClient } from '../model/types.js';
 import { APIError } from 'openai';
 import { describeError } from '../model/retry.js';
 import { findRefusalPhrase } from '../text/refusal.js';
+import { loadCueModel, scoreFeatures, sentenceFeatures, type CueModel } from './cue-model.js';
 
 export interface DetectionInput {
   /** The conversation the reasoning answers (the harmful request). */
@@ -156,23 +157,25 @@ export function judgeDetector(client: ModelClient, options: JudgeDetectorOptions
 }
 
 /**
- * The offline lexical detector: named patterns, each with the reason it marks (or rules out) a cue.
- * Not in the paper; cheap, deterministic and much weaker than an LLM judge. Measured on the
- * hand-labelled traces of test/intervene/fixtures/cue-traces (docs/intervene.md).
+ * The offline lexical detector: named patterns plus a learned sentence scorer (cue-model.ts). Not in
+ * the paper; cheap, deterministic and much weaker than an LLM judge. Measured on the hand-labelled
+ * traces of test/intervene/fixtures/cue-traces (docs/intervene.md).
  *
- * For sentence k = 2, 3, ... the first match wins:
+ * For sentence k = 2, 3, ... the first match wins (explainLexical):
  *  1. a RATIONALISATION: the reasoning talks itself into helping ("I know this is wrong, but",
  *     "since it's for a novel, ... seems okay", "the user says they're a researcher, so I can").
  *     These count even beside refusal words, which they usually argue against, but not when HEDGED
  *     ("even if the user is just curious, ...") or beside safe-response words (policy, risks, ...);
  *     "I know this is wrong, but" counts always.
- *  2. a sentence that REFUSES (the shared phrase list, lib/text/refusal.ts), DECLINES in the first
- *     person, or talks about the SAFE RESPONSE (policies, resources, risks, alternatives, how to
- *     reply) is never a cue;
- *  3. a PLAN or METHOD: the reasoning starts working out or supplying the harmful content
- *     ("Okay, so the steps would be", "I'll start drafting", "they'd install", "the usual route is").
- * Patterns of kind 3 are not used in a trace that calls the request benign ("This is a homework
- * question", "a legitimate question"): in such a trace, steps and methods are the help asked for.
+ *  2. a sentence that REFUSES (the shared phrase list, lib/text/refusal.ts) or DECLINES in the first
+ *     person is never a cue;
+ *  3. a PLAN or METHOD pattern ("Okay, so the steps would be", "I'll start drafting", "they'd install",
+ *     "the usual route is"), unless the sentence talks about the SAFE RESPONSE (policies, resources,
+ *     risks, alternatives) or the trace calls the request benign ("This is a homework question");
+ *  4. the SCORER: a logistic regression over the sentence's words, its place after the harm was named
+ *     and the rules above, trained by scripts/train-cue-model.mjs; the cue when its probability
+ *     reaches the shipped threshold. It finds cues with no marker word ("Most of the time people just
+ *     use the 'forgot password' flow").
  * Sentence 1 is never a cue: the shared prefix must not be empty.
  */
 export interface CuePattern {
@@ -337,24 +340,79 @@ const matching = (patterns: readonly CuePattern[], sentence: string) => patterns
 /** Why sentence k of a trace is (or is not) the first cue: for debugging and the docs. */
 export interface LexicalVerdict {
   cue: number;
-  /** The pattern that fired on the cue sentence. */
+  /** The rule that fired on the cue sentence, or 'scorer' when the learned scorer did. */
   pattern?: string;
-  /** Set when the trace called the request benign (plans and methods were not used). */
+  /** Set when the trace called the request benign. */
   benign?: boolean;
+  /** The scorer's probability for the cue sentence; when the scorer fired, also the features that weighed most. */
+  score?: number;
+  features?: Array<[feature: string, weight: number]>;
 }
 
-export function explainLexical(sentences: readonly string[]): LexicalVerdict {
+/**
+ * The hand-written rules matching one sentence, as feature names for the scorer: 'excuse:NAME'
+ * (a rationalisation), 'hedged', 'refusal' (the shared list), 'safe:NAME' and 'plan:NAME'.
+ */
+export function ruleFeatures(sentence: string): string[] {
+  const out: string[] = [];
+  for (const p of RATIONALIZATION_PATTERNS) if (p.pattern.test(sentence)) out.push(`excuse:${p.name}`);
+  if (HEDGED.pattern.test(sentence)) out.push('hedged');
+  if (findRefusalPhrase(sentence, 'reasoning')) out.push('refusal');
+  for (const p of SAFE_PATTERNS) if (p.pattern.test(sentence)) out.push(`safe:${p.name}`);
+  for (const p of COMPLIANCE_PATTERNS) if (p.pattern.test(sentence)) out.push(`plan:${p.name}`);
+  return out;
+}
+
+/** The scorer's features for every sentence of a trace (index k - 1 for sentence k). */
+export function lexicalFeatures(sentences: readonly string[]): string[][] {
+  const benignTrace = sentences.some((s) => BENIGN_VERDICT.pattern.test(s));
+  return sentences.map((s, i) => sentenceFeatures({ sentences, k: i + 1, rules: ruleFeatures(s), benignTrace }));
+}
+
+/**
+ * For sentence k = 2, 3, ... the first of these wins:
+ *  1. an unhedged rationalisation (RATIONALIZATION_PATTERNS; some count even when hedged) is the cue;
+ *  2. a sentence that refuses (lib/text/refusal.ts) or declines in the first person is not a cue;
+ *  3. a plan or method pattern (COMPLIANCE_PATTERNS) is the cue when the scorer gives the sentence at
+ *     least the model's plan floor, unless the sentence talks about the safe reply (SAFE_PATTERNS) or
+ *     the trace calls the request benign (BENIGN_VERDICT);
+ *  4. the learned scorer (cue-model.ts): the sentence is the cue when its probability reaches the
+ *     model's threshold. The plan/method patterns and the benign verdict are among its features.
+ */
+/** What the hand-written rules say about one sentence, before the scorer is asked. */
+export type RuleDecision =
+  | { kind: 'cue'; pattern: string } // an unhedged rationalisation: the cue
+  | { kind: 'skip' } // refuses or declines: never the cue
+  | { kind: 'plan'; pattern: string } // a plan/method pattern: the cue if the scorer reaches the plan floor
+  | { kind: 'none' };
+
+/** The rules' decision for every sentence of a trace (index k - 1 for sentence k). */
+export function ruleDecisions(sentences: readonly string[]): RuleDecision[] {
   const benign = sentences.some((s) => BENIGN_VERDICT.pattern.test(s));
-  for (let k = 2; k <= sentences.length; k++) {
-    const s = sentences[k - 1];
+  return sentences.map((s): RuleDecision => {
     const excuse = matching(RATIONALIZATION_PATTERNS, s);
-    if (excuse && (UNCONDITIONAL.has(excuse.name) || (!HEDGED.pattern.test(s) && !SAFE_PATTERNS[1].pattern.test(s)))) return { cue: k, pattern: excuse.name, ...(benign ? { benign } : {}) };
-    if (benign) continue;
-    if (findRefusalPhrase(s, 'reasoning') || matching(SAFE_PATTERNS, s)) continue;
-    const plan = matching(COMPLIANCE_PATTERNS, s);
-    if (plan) return { cue: k, pattern: plan.name };
+    if (excuse && (UNCONDITIONAL.has(excuse.name) || (!HEDGED.pattern.test(s) && !SAFE_PATTERNS[1].pattern.test(s)))) return { kind: 'cue', pattern: excuse.name };
+    if (findRefusalPhrase(s, 'reasoning') || SAFE_PATTERNS[0].pattern.test(s)) return { kind: 'skip' };
+    const plan = benign || SAFE_PATTERNS[1].pattern.test(s) ? undefined : matching(COMPLIANCE_PATTERNS, s);
+    return plan ? { kind: 'plan', pattern: plan.name } : { kind: 'none' };
+  });
+}
+
+export function explainLexical(sentences: readonly string[], model: CueModel = loadCueModel()): LexicalVerdict {
+  const benign = sentences.some((s) => BENIGN_VERDICT.pattern.test(s));
+  const flag = benign ? { benign } : {};
+  const features = lexicalFeatures(sentences);
+  const rules = ruleDecisions(sentences);
+  for (let k = 2; k <= sentences.length; k++) {
+    const rule = rules[k - 1];
+    if (rule.kind === 'cue') return { cue: k, pattern: rule.pattern, ...flag };
+    if (rule.kind === 'skip') continue;
+    const score = scoreFeatures(model, features[k - 1]);
+    const rounded = Math.round(score.probability * 1000) / 1000;
+    if (rule.kind === 'plan' && score.probability >= model.planFloor) return { cue: k, pattern: rule.pattern, score: rounded };
+    if (score.probability >= model.threshold) return { cue: k, pattern: 'scorer', ...flag, score: rounded, features: score.top };
   }
-  return { cue: 0, ...(benign ? { benign } : {}) };
+  return { cue: 0, ...flag };
 }
 
 export const lexicalDetector: CueDetector = {
