@@ -339,7 +339,7 @@ void test_grad_pool() {
 
 int main() {
   std::printf("ipo %s, simd %s, %d threads\n", ipo_version(), ipo_cpu_simd(), ipo_cpu_threads());
-  for (const char* simd : {"scalar", "avx2", "avx512"}) test_parity(simd);
+  for (const char* simd : {"scalar", "avx2", "avx512", "neon"}) test_parity(simd);
   test_in_place_and_16bit();
   test_validation();
   test_grad_pool();
