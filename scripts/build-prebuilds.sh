@@ -4,10 +4,12 @@
 #   prebuilds/linux-x64/ipo.node         CPU addon (plain x86-64 baseline, AVX2/AVX-512 chosen at run time)
 #   prebuilds/linux-x64/libipo.so        the same core as a C library (ctypes)
 #   prebuilds/linux-x64/ipo_cuda.node    CPU + CUDA addon (static CUDA runtime: loads without a driver),
-#   prebuilds/linux-x64/libipo_cuda.so     and its C library; both only when nvcc is present
+#   prebuilds/linux-x64/libipo_cuda.so     and its C library; both only when nvcc is present, built with
+#                                          g++ (nvcc rejects libc++), so they need this machine's glibc
 #   prebuilds/linux-arm64/ipo.node       CPU addon (NEON chosen at run time), cross-compiled
 #   prebuilds/linux-arm64/libipo.so
-# Run by `npm pack` (prepack). IPO_SKIP_CUDA=1 skips the CUDA binaries. The dev build (`npm ci`) is not
+# Run by `npm pack` (prepack). Arguments pick targets (linux-x64 linux-arm64 linux-x64-cuda; default all).
+# IPO_SKIP_CUDA=1 skips the CUDA binaries. The dev build (`npm ci`) is not
 # touched: it stays cmake-js with the system compiler in build/.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -15,14 +17,19 @@ TOOLS=$(bash scripts/zig-toolchain.sh)
 GLIBC=2.28
 
 # build <out dir> <zig target arch> [cmake-js args...]: a cmake-js build with the zig wrappers.
+# -z nodelete: libc++abi keeps each thread's exception state under a pthread key whose destructor lives
+# in this library; Node unloads an addon when the worker thread that loaded it ends, and the thread's
+# key destructor would then jump into unmapped code (seen as a segfault at worker exit in vitest's
+# threads pool). Never unloading the library keeps the destructor valid.
 build() {
   local out=$1 arch=$2
   shift 2
   local cross=()
   [ "$arch" != x86_64 ] && cross=(--CDCMAKE_SYSTEM_NAME=Linux --CDCMAKE_SYSTEM_PROCESSOR="$arch")
-  npx cmake-js compile --out "$out" \
+  { npx cmake-js configure --out "$out" \
     --CDCMAKE_C_COMPILER="$TOOLS/$arch-linux-gnu.$GLIBC-cc" \
-    --CDCMAKE_CXX_COMPILER="$TOOLS/$arch-linux-gnu.$GLIBC-c++" "${cross[@]}" "$@" >"$out.log" 2>&1 ||
+    --CDCMAKE_CXX_COMPILER="$TOOLS/$arch-linux-gnu.$GLIBC-c++" "${cross[@]}" \
+    --CDCMAKE_SHARED_LINKER_FLAGS="-Wl,--strip-all -Wl,-z,nodelete" "$@" && npx cmake-js build --out "$out"; } >"$out.log" 2>&1 ||
     { tail -n 40 "$out.log" >&2; echo "build-prebuilds.sh: the $out build failed (log: $out.log)" >&2; exit 1; }
 }
 ship() {  # ship <target dir> <files...>
@@ -35,18 +42,35 @@ ship() {  # ship <target dir> <files...>
   done
 }
 
-rm -rf prebuilds
-build build-prebuild-x64 x86_64
-ship prebuilds/linux-x64 build-prebuild-x64/Release/ipo.node build-prebuild-x64/Release/libipo.so
-build build-prebuild-arm64 aarch64
-ship prebuilds/linux-arm64 build-prebuild-arm64/Release/ipo.node build-prebuild-arm64/Release/libipo.so
+# Targets to build: the arguments, or all of them.
+targets=("$@")
+[ ${#targets[@]} -eq 0 ] && targets=(linux-x64 linux-arm64 linux-x64-cuda)
+wants() { [[ " ${targets[*]} " == *" $1 "* ]]; }
 
+if wants linux-x64; then
+  rm -f prebuilds/linux-x64/ipo.node prebuilds/linux-x64/libipo.so
+  build build-prebuild-x64 x86_64
+  ship prebuilds/linux-x64 build-prebuild-x64/Release/ipo.node build-prebuild-x64/Release/libipo.so
+fi
+if wants linux-arm64; then
+  rm -rf prebuilds/linux-arm64
+  build build-prebuild-arm64 aarch64
+  ship prebuilds/linux-arm64 build-prebuild-arm64/Release/ipo.node build-prebuild-arm64/Release/libipo.so
+fi
+
+wants linux-x64-cuda || exit 0
+rm -f prebuilds/linux-x64/ipo_cuda.node prebuilds/linux-x64/libipo_cuda.so
 NVCC=$(command -v nvcc || true)
 [ -z "$NVCC" ] && [ -x /usr/local/bin/nvcc ] && NVCC=/usr/local/bin/nvcc
 if [ -z "${IPO_SKIP_CUDA:-}" ] && [ -n "$NVCC" ] && compgen -G "native/cuda/*.cu" >/dev/null; then
-  # nvcc compiles the host side of the .cu files and links with the same zig clang (-ccbin).
-  build build-prebuild-cuda x86_64 --CDIPO_WITH_CUDA=ON --CDCMAKE_CUDA_COMPILER="$NVCC" \
-    --CDCMAKE_CUDA_HOST_COMPILER="$TOOLS/x86_64-linux-gnu.$GLIBC-c++"
+  # Not zig: nvcc refuses libc++ as the host C++ library on x86 ("libc++ is not supported on x86
+  # system"; past _ALLOW_UNSUPPORTED_LIBCPP its math_functions.h clashes with glibc's declarations), so
+  # the CUDA binaries are built with the system g++ (static libstdc++, static CUDA runtime) and need
+  # the build machine's glibc (2.36 on Debian 12); docs/prebuilds.md and check-binaries.mjs say so.
+  { npx cmake-js configure --out build-prebuild-cuda --CDIPO_WITH_CUDA=ON --CDCMAKE_CUDA_COMPILER="$NVCC" \
+      --CDCMAKE_SHARED_LINKER_FLAGS="-Wl,--strip-all" && npx cmake-js build --out build-prebuild-cuda; } \
+    >build-prebuild-cuda.log 2>&1 ||
+    { tail -n 40 build-prebuild-cuda.log >&2; echo "build-prebuilds.sh: the CUDA build failed (log: build-prebuild-cuda.log)" >&2; exit 1; }
   ship prebuilds/linux-x64 build-prebuild-cuda/Release/ipo_cuda.node build-prebuild-cuda/Release/libipo_cuda.so
 else
   echo "no CUDA binary (nvcc not found, no CUDA sources, or IPO_SKIP_CUDA set)"
