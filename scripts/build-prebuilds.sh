@@ -42,6 +42,30 @@ ship() {  # ship <target dir> <files...>
   done
 }
 
+# make_glibc_stubs DIR: a folder that makes g++ link against glibc 2.28 as zig sees it: zig's stub
+# libraries (generated once per target in its cache; a tiny zig link makes sure they exist) behind
+# the names g++ asks for, and a libc.so linker script shaped like the system's (stub libc.so.6, the
+# system's libc_nonshared.a, the stub dynamic loader).
+make_glibc_stubs() {
+  local dir=$1 probe=build-toolchain/stub-probe
+  mkdir -p "$dir" "$probe"
+  echo 'int ipo_stub_probe(void) { return 0; }' >"$probe/probe.c"
+  "$TOOLS/x86_64-linux-gnu.$GLIBC-cc" -shared -o "$probe/probe.so" "$probe/probe.c" -lpthread -ldl -lrt -lm
+  local libc="" f versions
+  for f in build-toolchain/cache/o/*/libc.so.6; do  # the x86-64 one whose newest version is 2.28
+    [ "$(od -An -tx1 -j18 -N2 "$f" | tr -d ' ')" = 3e00 ] || continue
+    versions=$(objdump -T "$f" | grep -oE 'GLIBC_2\.[0-9]+' | sort -uV | tail -n 1)
+    [ "$versions" = "GLIBC_$GLIBC" ] && { libc=$f; break; }
+  done
+  [ -n "$libc" ] || { echo "build-prebuilds.sh: zig made no x86-64 glibc $GLIBC stubs" >&2; exit 1; }
+  local src
+  src=$(cd "$(dirname "$libc")" && pwd)
+  for lib in libm.so.6 libpthread.so.0 libdl.so.2 librt.so.1; do ln -sfn "$src/$lib" "$dir/${lib%%.so*}.so"; done
+  local nonshared
+  nonshared=$(gcc -print-file-name=libc_nonshared.a)
+  printf 'GROUP ( %s %s AS_NEEDED ( %s ) )\n' "$src/libc.so.6" "$nonshared" "$src/libld.so.2" >"$dir/libc.so"
+}
+
 # Targets to build: the arguments, or all of them.
 targets=("$@")
 [ ${#targets[@]} -eq 0 ] && targets=(linux-x64 linux-arm64 linux-x64-cuda)
@@ -64,12 +88,14 @@ NVCC=$(command -v nvcc || true)
 [ -z "$NVCC" ] && [ -x /usr/local/bin/nvcc ] && NVCC=/usr/local/bin/nvcc
 if [ -z "${IPO_SKIP_CUDA:-}" ] && [ -n "$NVCC" ] && compgen -G "native/cuda/*.cu" >/dev/null; then
   # Not zig: nvcc refuses libc++ as the host C++ library on x86 ("libc++ is not supported on x86
-  # system"; past _ALLOW_UNSUPPORTED_LIBCPP its math_functions.h clashes with glibc's declarations), so
-  # the CUDA binaries are built with the system g++ (static libstdc++, static CUDA runtime) and need
-  # the build machine's glibc (2.36 on Debian 12); docs/prebuilds.md and check-binaries.mjs say so.
+  # system"; past _ALLOW_UNSUPPORTED_LIBCPP its math_functions.h clashes with glibc's declarations). So
+  # the CUDA binaries are compiled with the system g++ (static libstdc++, static CUDA runtime) and linked
+  # against zig's glibc 2.28 stub libraries (IPO_GLIBC_STUBS in CMakeLists.txt).
+  stubs="$PWD/build-toolchain/glibc-$GLIBC-x86_64"
+  make_glibc_stubs "$stubs"
   { npx cmake-js configure --out build-prebuild-cuda --CDIPO_WITH_CUDA=ON --CDCMAKE_CUDA_COMPILER="$NVCC" \
-      --CDCMAKE_SHARED_LINKER_FLAGS="-Wl,--strip-all" && npx cmake-js build --out build-prebuild-cuda; } \
-    >build-prebuild-cuda.log 2>&1 ||
+      --CDIPO_GLIBC_STUBS="$stubs" --CDCMAKE_SHARED_LINKER_FLAGS="-Wl,--strip-all -Wl,-z,nodelete" &&
+      npx cmake-js build --out build-prebuild-cuda; } >build-prebuild-cuda.log 2>&1 ||
     { tail -n 40 build-prebuild-cuda.log >&2; echo "build-prebuilds.sh: the CUDA build failed (log: build-prebuild-cuda.log)" >&2; exit 1; }
   ship prebuilds/linux-x64 build-prebuild-cuda/Release/ipo_cuda.node build-prebuild-cuda/Release/libipo_cuda.so
 else
