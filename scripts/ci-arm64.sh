@@ -67,7 +67,7 @@ for dep in @rolldown/binding-linux-arm64-gnu lightningcss-linux-arm64-gnu; do
       if (!p) { console.error("package-lock.json has no " + process.argv[1]); process.exit(1); }
       console.log(p.version, p.integrity)' "$dep")
     dl=$(mktemp -d)
-    (cd "$dl" && npm pack --json --silent "$dep@$version" >pack.json)
+    (cd "$dl" && npm pack --json --silent --dry-run=false --pack-destination "$dl" "$dep@$version" >pack.json)
     got=$(node -e 'console.log(JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"))[0].integrity)' "$dl/pack.json")
     [ "$got" = "$integrity" ] || { echo "$dep@$version: integrity $got, package-lock.json pins $integrity"; exit 1; }
     mkdir -p "node_modules/$dep"

