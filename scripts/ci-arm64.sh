@@ -6,7 +6,8 @@
 #      emulated CPU has: scalar and neon)
 #   d. the Node API parity and validation suites (test/loss/parity.test.ts, test/loss/validation.test.ts)
 #      run by vitest on the arm64 Node against prebuilds/linux-arm64/ipo.node
-# Everything lives inside the clone (build-*/); writes {"passed","failed"} to $IPO_TEST_SUMMARY when set.
+# Everything lives inside the clone (build-*/); writes {"passed","failed","skipped"} (the shape of
+# test/support/summary-reporter.ts) to $IPO_TEST_SUMMARY when set.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -89,7 +90,7 @@ node -e '
   const fs = require("fs");
   const v = JSON.parse(fs.readFileSync(process.argv[1], "utf8"));
   const total = +process.argv[2], failed = +process.argv[3];
-  const s = { passed: v.passed + total - failed, failed: v.failed + failed };
+  const s = { passed: v.passed + total - failed, failed: v.failed + failed, skipped: v.skipped || 0 };
   console.log(`ci-arm64: ${s.passed} passed, ${s.failed} failed (vitest ${v.passed}/${v.passed + v.failed}, ctest ${total - failed}/${total})`);
   if (process.env.IPO_TEST_SUMMARY) fs.writeFileSync(process.env.IPO_TEST_SUMMARY, JSON.stringify(s));
   process.exit(s.failed ? 1 : 0);
