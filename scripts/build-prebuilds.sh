@@ -26,11 +26,12 @@ build() {
   shift 2
   local cross=()
   [ "$arch" != x86_64 ] && cross=(--CDCMAKE_SYSTEM_NAME=Linux --CDCMAKE_SYSTEM_PROCESSOR="$arch")
+  mkdir -p "$out"
   { npx cmake-js configure --out "$out" \
     --CDCMAKE_C_COMPILER="$TOOLS/$arch-linux-gnu.$GLIBC-cc" \
     --CDCMAKE_CXX_COMPILER="$TOOLS/$arch-linux-gnu.$GLIBC-c++" "${cross[@]}" \
-    --CDCMAKE_SHARED_LINKER_FLAGS="-Wl,--strip-all -Wl,-z,nodelete" "$@" && npx cmake-js build --out "$out"; } >"$out.log" 2>&1 ||
-    { tail -n 40 "$out.log" >&2; echo "build-prebuilds.sh: the $out build failed (log: $out.log)" >&2; exit 1; }
+    --CDCMAKE_SHARED_LINKER_FLAGS="-Wl,--strip-all -Wl,-z,nodelete" "$@" && npx cmake-js build --out "$out"; } >"$out/build.log" 2>&1 ||
+    { tail -n 40 "$out/build.log" >&2; echo "build-prebuilds.sh: the $out build failed (log: $out/build.log)" >&2; exit 1; }
 }
 ship() {  # ship <target dir> <files...>
   local target=$1
@@ -93,10 +94,11 @@ if [ -z "${IPO_SKIP_CUDA:-}" ] && [ -n "$NVCC" ] && compgen -G "native/cuda/*.cu
   # against zig's glibc 2.28 stub libraries (IPO_GLIBC_STUBS in CMakeLists.txt).
   stubs="$PWD/build-toolchain/glibc-$GLIBC-x86_64"
   make_glibc_stubs "$stubs"
+  mkdir -p build-prebuild-cuda
   { npx cmake-js configure --out build-prebuild-cuda --CDIPO_WITH_CUDA=ON --CDCMAKE_CUDA_COMPILER="$NVCC" \
       --CDIPO_GLIBC_STUBS="$stubs" --CDCMAKE_SHARED_LINKER_FLAGS="-Wl,--strip-all -Wl,-z,nodelete" &&
-      npx cmake-js build --out build-prebuild-cuda; } >build-prebuild-cuda.log 2>&1 ||
-    { tail -n 40 build-prebuild-cuda.log >&2; echo "build-prebuilds.sh: the CUDA build failed (log: build-prebuild-cuda.log)" >&2; exit 1; }
+      npx cmake-js build --out build-prebuild-cuda; } >build-prebuild-cuda/build.log 2>&1 ||
+    { tail -n 40 build-prebuild-cuda/build.log >&2; echo "build-prebuilds.sh: the CUDA build failed (log: build-prebuild-cuda/build.log)" >&2; exit 1; }
   ship prebuilds/linux-x64 build-prebuild-cuda/Release/ipo_cuda.node build-prebuild-cuda/Release/libipo_cuda.so
 else
   echo "no CUDA binary (nvcc not found, no CUDA sources, or IPO_SKIP_CUDA set)"
