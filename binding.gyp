@@ -13,9 +13,6 @@
         "native/cpu/thread_pool.cc",
         "native/cpu/simd_dispatch.cc",
         "native/cpu/row_kernels_scalar.cc",
-        "native/cpu/row_kernels_avx2.cc",
-        "native/cpu/row_kernels_avx512.cc",
-        "native/cpu/row_kernels_avx512bf16.cc",
         "native/cpu/row_pass.cc",
         "native/cpu/logprobs.cc",
         "native/cpu/dpo_loss.cc",
@@ -36,7 +33,11 @@
       "cflags!": ["-fno-exceptions"],
       "cflags_cc!": ["-fno-exceptions", "-fno-rtti"],
       "cflags_cc": ["-std=c++17", "-O3", "-fexceptions", "-fno-math-errno", "-fvisibility=hidden"],
-      "ldflags": ["-pthread"]
+      "ldflags": ["-pthread"],
+      "conditions": [
+        ["target_arch=='x64'", { "sources": ["native/cpu/row_kernels_avx2.cc", "native/cpu/row_kernels_avx512.cc", "native/cpu/row_kernels_avx512bf16.cc"] }],
+        ["target_arch=='arm64'", { "sources": ["native/cpu/row_kernels_neon.cc"] }]
+      ]
     }
   ]
 }

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # The user's first contact: `npm install ipo-node` from a packed tarball, with no compiler, cmake or
 # nvcc on PATH and install scripts disabled, must load a native backend (never silently the JS fallback).
+# Before that, scripts/check-binaries.mjs reads every shipped binary (glibc <= 2.28, arm64 is aarch64).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$(pwd)
@@ -9,6 +10,11 @@ tarball=$(npm pack --pack-destination "$WORK" 2>/dev/null | tail -n 1)
 size=$(stat -c %s "$WORK/$tarball")
 echo "packed $tarball: $(( size / 1024 )) KiB"
 tar -tzf "$WORK/$tarball" | grep -E 'prebuilds/' | sed 's/^/  /'
+
+# Every shipped binary: glibc symbol versions within the limits, no system C++ library, the right
+# architecture per folder; the tarball under 6 MB. Its counts go beside the smoke test's.
+command -v objdump >/dev/null || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq binutils >/dev/null; }
+IPO_TEST_SUMMARY="${IPO_TEST_SUMMARY:+${IPO_TEST_SUMMARY%.json}-binaries.json}" node scripts/check-binaries.mjs "$WORK/$tarball"
 
 # A PATH with node and npm only.
 BIN="$WORK/bin"

@@ -1,5 +1,5 @@
 // The two per-row operations every CPU path is built from, one implementation per instruction set
-// (row_kernels_{scalar,avx2,avx512}.cc) chosen once at run time (simd_dispatch.cc):
+// (row_kernels_{scalar,avx2,avx512,neon}.cc) chosen once at run time (simd_dispatch.cc):
 //
 //   lse(row)            = log sum_j exp(row_j), computed blockwise online (max of a 2048-element block,
 //                         rescale the running sum, then sum exp from L1), so the row is read from
@@ -27,7 +27,7 @@ struct RowKernels {
   ZeroFn zero;
 };
 
-// Shared by the vector exp of every instruction set (row_kernels_avx2.cc, row_kernels_avx512.cc).
+// Shared by the vector exp of every instruction set (row_kernels_{avx2,avx512,neon}.cc).
 // 2^f on [-1/2, 1/2] as c0 + c1 f + ... + c5 f^5: relative-error minimax, max |error| 7.5e-8 before
 // float32 rounding (fitted by iteratively reweighted least squares in float64).
 constexpr float kExp2Poly[6] = {1.0000001192092896f, 0.6931469440460205f, 0.24022120237350464f,
@@ -41,10 +41,13 @@ const RowKernels& scalar_row_kernels();
 const RowKernels& avx2_row_kernels();
 const RowKernels& avx512_row_kernels();
 #endif
+#if defined(__aarch64__) && defined(__linux__)
+const RowKernels& neon_row_kernels();
+#endif
 
 // The kernels in use: the best the CPU supports, or the one forced by select_row_kernels().
 const RowKernels& active_row_kernels();
-// Forces "scalar", "avx2" or "avx512" (tests), or "auto". Returns false if this CPU lacks it.
+// Forces "scalar", "avx2", "avx512" or "neon" (tests), or "auto". Returns false if this CPU lacks it.
 bool select_row_kernels(const char* name);
 
 }  // namespace ipo

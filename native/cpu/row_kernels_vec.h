@@ -1,5 +1,5 @@
 // Vector row kernels written once over a small traits type V and instantiated per instruction set.
-// Included only by row_kernels_avx2.cc / row_kernels_avx512.cc, after their `#pragma GCC target`, inside
+// Included only by row_kernels_avx2.cc / row_kernels_avx512(bf16).cc (after their `#pragma GCC target`) and row_kernels_neon.cc, inside
 // an anonymous namespace, so every function here has internal linkage and the ISA of its TU.
 //
 // V provides: reg, W (lanes), set1, zero, add, sub, mul, fmadd (a * b + c), max, min,

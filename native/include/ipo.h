@@ -126,10 +126,10 @@ typedef struct ipo_grad_cache_stats {
 IPO_API void ipo_grad_cache_get_stats(ipo_grad_cache_stats* out);
 
 IPO_API const char* ipo_version(void);
-/* The vector instruction set the CPU kernels dispatched to on this machine: "avx512", "avx2", "scalar". */
+/* The vector instruction set the CPU kernels dispatched to on this machine: "avx512", "avx2", "neon", "scalar". */
 IPO_API const char* ipo_cpu_simd(void);
 IPO_API int32_t ipo_cpu_threads(void);
-/* Forces the CPU kernels to "scalar", "avx2" or "avx512" (for tests and benchmarks), or "auto".
+/* Forces the CPU kernels to "scalar", "avx2", "avx512" or "neon" (for tests and benchmarks), or "auto".
  * Process-wide. Fails with IPO_ERR_UNAVAILABLE if this CPU lacks the instruction set. */
 IPO_API int32_t ipo_cpu_select_simd(const char* name, ipo_error* err);
 

@@ -358,7 +358,7 @@ Napi::Value BackendInfo(const Napi::CallbackInfo& info) {
 
 Napi::Value SelectSimd(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
-  if (!info[0].IsString()) throw_type(env, "simd", "simd must be 'auto', 'scalar', 'avx2' or 'avx512'");
+  if (!info[0].IsString()) throw_type(env, "simd", "simd must be 'auto', 'scalar', 'avx2', 'avx512' or 'neon'");
   const std::string name = info[0].As<Napi::String>().Utf8Value();
   ipo_error err{};
   check(env, ipo_cpu_select_simd(name.c_str(), &err), err);

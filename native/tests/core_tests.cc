@@ -360,7 +360,7 @@ void test_bf16_gradient() {
   }
   const Oracle o = oracle(b, 0.1, 0, 0);
   std::vector<uint16_t> avx512_plain, avx512_hw;
-  for (const char* simd : {"scalar", "avx2", "avx512"}) {
+  for (const char* simd : {"scalar", "avx2", "avx512", "neon"}) {
     for (bool hw : {false, true}) {
       if (hw && std::strcmp(simd, "avx512") != 0) continue;
       allow_bf16_instructions(hw);
@@ -471,8 +471,8 @@ void test_grad_pool() {
 
 int main() {
   std::printf("ipo %s, simd %s, %d threads\n", ipo_version(), ipo_cpu_simd(), ipo_cpu_threads());
-  for (const char* simd : {"scalar", "avx2", "avx512"}) test_parity(simd);
-  for (const char* simd : {"scalar", "avx2", "avx512"}) test_nonfinite_and_wide_rows(simd);
+  for (const char* simd : {"scalar", "avx2", "avx512", "neon"}) test_parity(simd);
+  for (const char* simd : {"scalar", "avx2", "avx512", "neon"}) test_nonfinite_and_wide_rows(simd);
   test_in_place_and_16bit();
   test_bf16_gradient();
   test_validation();

@@ -10,7 +10,7 @@ import type { DpoOptions, LogitsDtype, LossType } from '../../lib/loss/types.js'
 import { cloneInput, cpuBinding, maxRelError, normRatio, randomBatch, relError, type BatchSpec } from './helpers.js';
 
 const native = cpuBinding();
-const simdLevels = ['scalar', 'avx2', 'avx512'].filter((name) => {
+const simdLevels = ['scalar', 'avx2', 'avx512', 'neon'].filter((name) => {
   try {
     native.selectSimd(name);
     return true;
