@@ -5,7 +5,14 @@
 import { parseArgs } from 'node:util';
 import { DEFAULTS, runTraining } from '../train/demo.js';
 
-const HELP = `usage: ipo train [--pairs FILE] [--benign FILE] [--tokenizer DIR] [--steps N] [--out DIR] [--seed N] [options]
+/** `--engine tfjs|trl` (default tfjs): the TRL engine has its own flags (lib/cli/train-trl.ts). */
+function engineOf(argv: string[]): string {
+  const at = argv.findIndex((a) => a === '--engine' || a.startsWith('--engine='));
+  if (at < 0) return 'tfjs';
+  return argv[at].startsWith('--engine=') ? argv[at].slice('--engine='.length) : (argv[at + 1] ?? '');
+}
+
+const HELP = `usage: ipo train [--engine tfjs|trl] [--pairs FILE] [--benign FILE] [--tokenizer DIR] [--steps N] [--out DIR] [--seed N] [options]
 
 Trains a tiny causal LM in TensorFlow.js (CPU) through IPO's two stages with the fused DPO loss and
 writes OUT/metrics.jsonl, OUT/chart.svg and OUT/checkpoint/. Re-running with the same flags resumes
@@ -30,9 +37,18 @@ an unfinished run exactly.
   --fresh              ignore an unfinished run in OUT and start over
   -q, --quiet          no per-step lines
   -h, --help           this text
+
+  --engine trl trains a real Hugging Face model with TRL instead: ipo train --engine trl --help
 `;
 
 export async function run(argv: string[]): Promise<number> {
+  const engine = engineOf(argv);
+  if (engine === 'trl') return (await import('./train-trl.js')).runTrl(argv);
+  if (engine !== 'tfjs') {
+    process.stderr.write(`ipo train: --engine must be tfjs or trl, got '${engine}'\n`);
+    return 2;
+  }
+  argv = argv.filter((a, i) => !(a === '--engine' || a.startsWith('--engine=') || argv[i - 1] === '--engine'));
   let values: Record<string, string | boolean | undefined>;
   try {
     ({ values } = parseArgs({
