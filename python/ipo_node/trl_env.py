@@ -6,7 +6,7 @@ missing and the exact install command.
 """
 from __future__ import annotations
 
-import importlib
+from importlib import metadata
 import os
 import sys
 
@@ -32,16 +32,17 @@ def install_command() -> str:
 def check() -> str | None:
     problems = []
     for name, minimum in MINIMUM.items():
+        # The installed distribution's metadata: no import, so the check costs milliseconds, not torch's import.
         try:
-            module = importlib.import_module(name)
-        except Exception as err:  # ImportError, or a broken install raising anything
-            problems.append(f"{name} is missing ({type(err).__name__}: {err})")
+            text = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            problems.append(f"{name} is not installed")
             continue
-        version = _version_tuple(getattr(module, "__version__", "0"))
+        version = _version_tuple(text)
         if version < minimum:
-            problems.append(f"{name} {module.__version__} is older than {'.'.join(map(str, minimum))}")
+            problems.append(f"{name} {text} is older than {'.'.join(map(str, minimum))}")
         elif name in BELOW and version >= BELOW[name]:
-            problems.append(f"{name} {module.__version__} is not < {'.'.join(map(str, BELOW[name]))}")
+            problems.append(f"{name} {text} is not < {'.'.join(map(str, BELOW[name]))}")
     if not problems:
         return None
     return f"the TRL engine cannot run in {sys.executable}: {'; '.join(problems)}. Install with: {install_command()}"
@@ -52,6 +53,4 @@ if __name__ == "__main__":
     if problem:
         print(problem, file=sys.stderr)
         sys.exit(3)
-    import torch, transformers, trl, accelerate  # noqa: E401  (already imported by check)
-
-    print(f"torch {torch.__version__} transformers {transformers.__version__} trl {trl.__version__} accelerate {accelerate.__version__}")
+    print(" ".join(f"{name} {metadata.version(name)}" for name in MINIMUM))

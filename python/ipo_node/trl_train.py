@@ -94,7 +94,9 @@ def run(config: dict) -> int:
     base_path = os.path.join(out, "trl", "base-heldout.json")
     dtype = torch.bfloat16 if use_bf16 else torch.float32
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    if os.path.exists(base_path) and not (first["stage"] == 1 and resume_step == 0):
+    if not any(held.values()):
+        base = {split: [] for split in held}
+    elif os.path.exists(base_path) and not (first["stage"] == 1 and resume_step == 0):
         with open(base_path, encoding="utf-8") as f:
             base = {k: [tuple(x) for x in v] for k, v in json.load(f).items()}
     else:
