@@ -59,7 +59,7 @@ def main(argv: list[str]) -> int:
 
 def run(config: dict) -> int:
     import torch
-    from transformers import AutoModelForCausalLM, AutoTokenizer, set_seed
+    from transformers import AutoTokenizer, set_seed
     from datasets import Dataset
 
     from .trl_heldout import margins, segment_logps
@@ -92,25 +92,11 @@ def run(config: dict) -> int:
 
     held = {split: read_rows(path) for split, path in config["heldout"].items()}
     base_path = os.path.join(out, "trl", "base-heldout.json")
-    dtype = torch.bfloat16 if use_bf16 else torch.float32
-    device = "cuda" if torch.cuda.is_available() else "cpu"
-    if not any(held.values()):
-        base = {split: [] for split in held}
-    elif os.path.exists(base_path) and not (first["stage"] == 1 and resume_step == 0):
+    need_base = any(held.values()) and (first["stage"] == 1 and resume_step == 0 or not os.path.exists(base_path))
+    base = {split: [] for split in held}
+    if any(held.values()) and not need_base:
         with open(base_path, encoding="utf-8") as f:
             base = {k: [tuple(x) for x in v] for k, v in json.load(f).items()}
-    else:
-        model = AutoModelForCausalLM.from_pretrained(config["model"], dtype=dtype).to(device)
-        base = {split: segment_logps(model, rows, pad_id, config["eval_batch"]) for split, rows in held.items()}
-        del model
-        if trl_env_is_main():
-            with open(base_path + ".tmp", "w", encoding="utf-8") as f:
-                json.dump(base, f)
-            os.replace(base_path + ".tmp", base_path)
-        for split, rows in held.items():
-            if rows:
-                report(split, 1, 0, [0.0] * len(rows))
-
     for stage in todo:
         n = stage["stage"]
         set_seed(config["seed"] + n)
@@ -128,6 +114,21 @@ def run(config: dict) -> int:
             peft_config=lora_config(config["lora_rank"]),
             callbacks=[step_events(n)],
         )
+        if need_base:
+            # The input model's held-out log-probs, from the trainer's own copy before any update (no
+            # second load of a large model; right under ZeRO-3, FSDP and LoRA alike).
+            if n != 1:
+                raise RuntimeError(f"{base_path} is missing and stage 1 is finished: re-run with --fresh")
+            model = trainer.accelerator.unwrap_model(trainer.model)
+            base = {split: segment_logps(model, rows_held, pad_id, config["eval_batch"]) for split, rows_held in held.items()}
+            if trl_env_is_main():
+                with open(base_path + ".tmp", "w", encoding="utf-8") as f:
+                    json.dump(base, f)
+                os.replace(base_path + ".tmp", base_path)
+            for split, rows_held in held.items():
+                if rows_held:
+                    report(split, 1, 0, [0.0] * len(rows_held))
+            need_base = False
         emit("stage", stage=n, steps=stage["steps"], pairs=len(rows), model=start_model)
         checkpoint, step = latest_checkpoint(trainer_dir)
         if checkpoint:
