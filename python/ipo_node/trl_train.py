@@ -129,6 +129,8 @@ def run(config: dict) -> int:
                 if rows_held:
                     report(split, 1, 0, [0.0] * len(rows_held))
             need_base = False
+        state = trainer.accelerator.state
+        info(f"stage {n}: {state.num_processes} process(es), {state.distributed_type.value}" + (f" ({state.backend})" if state.backend else "") + f", device {state.device}")
         emit("stage", stage=n, steps=stage["steps"], pairs=len(rows), model=start_model)
         checkpoint, step = latest_checkpoint(trainer_dir)
         if checkpoint:

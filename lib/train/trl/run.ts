@@ -48,6 +48,7 @@ export async function runTrlTraining(options: TrlTrainOptions): Promise<TrlSumma
   log(plan.summary);
 
   const model = isLocalFolder(o.model) ? resolve(o.model) : o.model;
+  if (isLocalFolder(o.model)) checkVocabulary(model, plan.stages.flatMap((s) => s.rows));
   const settings = {
     model,
     tokenizerDir,
@@ -136,6 +137,16 @@ export async function runTrlTraining(options: TrlTrainOptions): Promise<TrlSumma
     chartPath: join(out, 'chart.svg'),
     stageDirs: plan.stages.map((s) => join(out, `stage${s.stage}`)),
   };
+}
+
+/** A tokenizer whose ids the model cannot embed would fail deep inside torch: say so first. */
+function checkVocabulary(model: string, rows: TrlRowIds[]): void {
+  const config = JSON.parse(readFileSync(join(model, 'config.json'), 'utf8')) as { vocab_size?: number; text_config?: { vocab_size?: number } };
+  const vocab = config.vocab_size ?? config.text_config?.vocab_size;
+  if (vocab === undefined) return;
+  let top = 0;
+  for (const r of rows) for (const ids of [r.prompt_ids, r.chosen_ids, r.rejected_ids]) for (const id of ids) if (id > top) top = id;
+  if (top >= vocab) throw new Error(`${model}: its vocabulary has ${vocab} rows but the tokenizer produced id ${top}: pass the model's own tokenizer with --tokenizer DIR`);
 }
 
 function tokenizerSource(o: TrlTrainOptions, python: string, trlDir: string, log: (line: string) => void): string {

@@ -7,7 +7,7 @@
  * Tolerance: 1e-4 relative. The sums differ only in float32 order (a gloo all-reduce of two
  * gradients vs their accumulation in one process); Adam divides by sqrt(v), which turns a rounding
  * difference in a near-zero gradient into a visible one, so the second step of each stage is not
- * bitwise equal. Measured on this machine: see docs/train-trl.md.
+ * guaranteed bitwise equal. Measured on this machine: bitwise equal (docs/train-trl.md).
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync } from 'node:fs';
@@ -27,6 +27,10 @@ function train(out: string, extra: string[]) {
     timeout: 480_000,
   });
   if (r.status !== 0) throw new Error(`ipo train failed (${r.status ?? r.signal}):\n${r.stdout}\n${r.stderr}`);
+  return { output: r.stdout, steps: readSteps(out) };
+}
+
+function readSteps(out: string) {
   return readFileSync(join(out, 'metrics.jsonl'), 'utf8')
     .split('\n')
     .filter((l) => l.trim())
@@ -37,9 +41,13 @@ function train(out: string, extra: string[]) {
 describe.skipIf(!env.python)('accelerate launch, 2 CPU processes', () => {
   it('the same global batch gives the same losses as 1 process', () => {
     const dir = mkdtempSync(join(tmpdir(), 'ipo-trl-accel-'));
-    const one = train(join(dir, 'one'), []);
+    const single = train(join(dir, 'one'), []);
     const port = String(20000 + Math.floor(Math.random() * 20000));
-    const two = train(join(dir, 'two'), ['--launcher', 'accelerate', '--num-processes', '2', '--main-process-port', port]);
+    const double = train(join(dir, 'two'), ['--launcher', 'accelerate', '--num-processes', '2', '--main-process-port', port]);
+    // Really two processes in one gloo group, not two copies training alone.
+    expect(single.output).toMatch(/stage 1: 1 process\(es\), NO/);
+    expect(double.output).toMatch(/stage 1: 2 process\(es\), MULTI_CPU \(gloo\)/);
+    const [one, two] = [single.steps, double.steps];
     expect(two.map((l) => `${l.stage}:${l.step}`)).toEqual(['1:1', '1:2', '1:3', '2:1', '2:2', '2:3']);
     expect(one.map((l) => `${l.stage}:${l.step}`)).toEqual(two.map((l) => `${l.stage}:${l.step}`));
     const report = one.map((a, i) => `${a.stage}:${a.step} loss ${a.loss} vs ${two[i].loss} (rel ${(Math.abs(a.loss - two[i].loss) / Math.abs(a.loss)).toExponential(1)})`).join('\n');

@@ -5,7 +5,7 @@
  * losses and a held-out harmful margin above its start; OUT/stage2 loads with transformers.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -53,6 +53,12 @@ describe.skipIf(!env.python)('ipo train --engine trl', () => {
     expect(r.output).toMatch(/cannot run the Python interpreter '\/nonexistent\/python'.*pip install -r .*requirements\.txt/);
     r = await runCli(['--engine', 'trl', '--model', '/nonexistent', '--batch-size', '3', '--micro-batch', '2']);
     expect(r.output).toMatch(/--batch-size \(3\) must be a multiple of --micro-batch x --num-processes/);
+    const small = mkdtempSync(join(tmpdir(), 'ipo-trl-small-'));
+    writeFileSync(join(small, 'config.json'), JSON.stringify({ model_type: 'qwen3', vocab_size: 1000 }));
+    r = await runCli(['--engine', 'trl', '--model', small, '--out', join(small, 'out')]);
+    expect(r.code).toBe(1);
+    expect(r.output).toMatch(/has no tokenizer\.json: using .*tokenizer-qwen3/);
+    expect(r.output).toMatch(/its vocabulary has 1000 rows but the tokenizer produced id \d+: pass the model's own tokenizer/);
     r = await runCli(['--engine', 'nope']);
     expect(r.code).toBe(2);
     expect(r.output).toMatch(/--engine must be tfjs or trl/);
@@ -90,7 +96,7 @@ describe.skipIf(!env.python)('ipo train --engine trl', () => {
     expect(harmful[0].margin).toBe(0);
     expect(harmful[harmful.length - 1].margin).toBeGreaterThan(harmful[0].margin as number);
     expect(lines.filter((l) => l.split === 'heldout-benign').length).toBe(3);
-    expect(readFileSync(join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg[\s\S]*polyline[\s\S]*<\/svg>$/);
+    expect(readFileSync(join(out, 'chart.svg'), 'utf8')).toMatch(/^<svg[\s\S]*polyline[\s\S]*<\/svg>\s*$/);
 
     for (const stage of ['stage1', 'stage2']) {
       for (const f of ['model.safetensors', 'config.json', 'tokenizer.json', 'tokenizer_config.json']) expect(existsSync(join(out, stage, f)), `${stage}/${f}`).toBe(true);

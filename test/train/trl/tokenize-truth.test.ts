@@ -29,17 +29,24 @@ interface Oracle {
   engine: Array<{ chosen: number[]; rejected: number[]; prompt_chosen: number[]; prompt_rejected: number[] }>;
 }
 
-const views = new Map<string, ReturnType<typeof computeView>>();
-const trlView = (dir: string) => views.get(dir) ?? views.set(dir, computeView(dir)).get(dir)!;
+let views: Map<string, ReturnType<typeof prepare> & { oracle: Oracle }> | undefined;
+/** One Python run for both tokenizers (its imports are most of its time). */
+function trlView(dir: string) {
+  if (!views) {
+    const jobs = [qwen3Dir, llama3Dir].map(prepare);
+    const scratch = mkdtempSync(join(tmpdir(), 'ipo-trl-tok-'));
+    writeFileSync(join(scratch, 'jobs.json'), JSON.stringify(jobs.map((j) => j.job)));
+    const oracles = JSON.parse(runPython('trl_tokenize_oracle.py', [join(scratch, 'jobs.json')])) as Oracle[];
+    views = new Map(jobs.map((j, i) => [j.job.tokenizer, { ...j, oracle: oracles[i] }]));
+  }
+  return views.get(dir)!;
+}
 
-function computeView(dir: string) {
+function prepare(dir: string) {
   const tokenizer = loadTokenizer(dir);
   const tokenized = pairs.map((p) => createPairTokenizer(tokenizer, tokenizer.template!, { maxLength: 100_000 }).tokenize(p));
   const job = { tokenizer: dir, text: pairs.map((p) => toTrlRow(p, tokenizer.template!)), ids: tokenized.map(toRow) };
-  const scratch = mkdtempSync(join(tmpdir(), 'ipo-trl-tok-'));
-  writeFileSync(join(scratch, 'job.json'), JSON.stringify(job));
-  const oracle = JSON.parse(runPython('trl_tokenize_oracle.py', [join(scratch, 'job.json')])) as Oracle;
-  return { tokenizer, tokenized, oracle };
+  return { tokenizer, tokenized, job };
 }
 
 describe.skipIf(!env.python)('TRL scores the tokens tokenizePair scores', () => {
