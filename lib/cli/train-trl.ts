@@ -171,7 +171,8 @@ export async function runTrl(argv: string[]): Promise<number> {
   const { runTrlTraining } = await import('../train/trl/run.js');
   let summary;
   try {
-    summary = await runTrlTraining({ ...options, log: (line) => (!quiet || !line.startsWith('stage ')) && process.stdout.write(line + '\n') });
+    // --quiet drops the per-step progress lines only.
+    summary = await runTrlTraining({ ...options, log: (line) => (!quiet || !/^stage \d [█░]/.test(line)) && process.stdout.write(line + '\n') });
   } catch (err) {
     process.stderr.write(`ipo train --engine trl: ${(err as Error).message}\n`);
     return 1;

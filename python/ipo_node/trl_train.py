@@ -22,7 +22,7 @@ import shutil
 import sys
 
 from . import trl_env
-from .trl_events import emit, info
+from .trl_events import emit, info, is_main_process
 
 MARKER = "ipo-stage.json"
 
@@ -121,7 +121,7 @@ def run(config: dict) -> int:
                 raise RuntimeError(f"{base_path} is missing and stage 1 is finished: re-run with --fresh")
             model = trainer.accelerator.unwrap_model(trainer.model)
             base = {split: segment_logps(model, rows_held, pad_id, config["eval_batch"]) for split, rows_held in held.items()}
-            if trl_env_is_main():
+            if is_main_process():
                 with open(base_path + ".tmp", "w", encoding="utf-8") as f:
                     json.dump(base, f)
                 os.replace(base_path + ".tmp", base_path)
@@ -154,10 +154,6 @@ def run(config: dict) -> int:
         emit("saved", stage=n, path=stage_dir)
         del trainer, model
     return 0
-
-
-def trl_env_is_main() -> bool:
-    return os.environ.get("RANK", "0") == "0"
 
 
 def report(split: str, stage: int, step: int, values: list[float]) -> None:
