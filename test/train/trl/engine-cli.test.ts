@@ -64,6 +64,19 @@ describe.skipIf(!env.python)('ipo train --engine trl', () => {
     expect(r.output).toMatch(/--engine must be tfjs or trl/);
   }, 120_000);
 
+  it('--fused-loss: auto falls back with a reason, on fails with it, off is off', () => {
+    const r = JSON.parse(runPython('fused_status.py', [])) as Record<string, { fused?: boolean; why?: string; error?: string }> & { status: [boolean, string] };
+    const [available] = r.status;
+    expect(r.off).toEqual({ fused: false, why: "fused loss off (--no-fused-loss): TRL's own loss" });
+    expect(r.auto.fused).toBe(available);
+    if (available) {
+      expect(r.on.fused).toBe(true);
+    } else {
+      expect(r.auto.why).toMatch(/^fused loss unavailable, using TRL's own loss: /);
+      expect(r.on.error).toMatch(/^--fused-loss was asked for but is unavailable: /);
+    }
+  }, 120_000);
+
   it('trains both stages, resumes after a kill, and writes metrics, chart and loadable checkpoints', async () => {
     const model = tinyQwen3();
     const out = join(mkdtempSync(join(tmpdir(), 'ipo-trl-run-')), 'out');
