@@ -9,7 +9,7 @@ import { formatError } from '../run/errors.js';
 const COMMANDS: Record<string, { summary: string; load: () => Promise<{ run(argv: string[]): Promise<number> }> }> = {
   intervene: { summary: 'build IPO preference pairs from reasoning traces (Algorithm 1)', load: () => import('./intervene.js') },
   benign: { summary: 'build stage-2 benign pairs (normal answer vs refusal)', load: () => import('./benign.js') },
-  train: { summary: 'two-stage IPO training of a small TensorFlow.js model (embedded default)', load: () => import('./train.js') },
+  train: { summary: 'two-stage IPO training: a small TensorFlow.js model (embedded default), or a Hugging Face model with TRL (--engine trl)', load: () => import('./train.js') },
   eval: { summary: 'harmful-reasoning / harmful-response / compliance ratios with 95% intervals', load: () => import('./eval.js') },
   csr: { summary: 'Continuation Safety Ratio curves, turning points, trigger mining', load: () => import('./csr.js') },
   doctor: { summary: 'which loss backend loads here (cuda, cpu, js) and why', load: () => import('./doctor.js') },

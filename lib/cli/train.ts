@@ -3,12 +3,19 @@
  * yours). Wires flags to lib/train/run.ts; nothing else.
  */
 import { DEFAULTS, runTraining, type TrainSummary } from '../train/run.js';
-import type { EvalLine } from '../train/metrics.js';
+import { heldoutChange } from './train-summary.js';
 import { COMMON_HELP, COMMON_OPTIONS, type Flags, OUTPUT_OPTION, runCommand } from './flags.js';
+
+/** `--engine tfjs|trl` (default tfjs): the TRL engine has its own flags (lib/cli/train-trl.ts). */
+function engineOf(argv: string[]): string {
+  const at = argv.findIndex((a) => a === '--engine' || a.startsWith('--engine='));
+  if (at < 0) return 'tfjs';
+  return argv[at].startsWith('--engine=') ? argv[at].slice('--engine='.length) : (argv[at + 1] ?? '');
+}
 
 const DEFAULT_OUTPUT = 'runs/train';
 
-const HELP = `usage: ipo train [--pairs FILE] [--benign FILE] [--tokenizer DIR] [--steps N] [--output DIR] [--seed N] [options]
+const HELP = `usage: ipo train [--engine tfjs|trl] [--pairs FILE] [--benign FILE] [--tokenizer DIR] [--steps N] [--output DIR] [--seed N] [options]
 
 Trains a tiny causal LM in TensorFlow.js (CPU) through IPO's two stages with the fused DPO loss and
 writes OUTPUT/metrics.jsonl, OUTPUT/chart.svg and OUTPUT/checkpoint/. Re-running with the same flags
@@ -35,6 +42,8 @@ resumes an unfinished run exactly (also after Ctrl-C).
   --heldout-share X    share of prompts held out for eval    default: ${DEFAULTS.heldoutShare}
   --fresh              ignore an unfinished run in OUTPUT and start over
 ${COMMON_HELP.common.replace('no progress on stderr', 'no per-step lines')}
+
+  --engine trl trains a real Hugging Face model with TRL instead: ipo train --engine trl --help
 `;
 
 const OPTIONS = {
@@ -59,7 +68,14 @@ const OPTIONS = {
   fresh: { type: 'boolean' },
 } as const;
 
-export function run(argv: string[]): Promise<number> {
+export async function run(argv: string[]): Promise<number> {
+  const engine = engineOf(argv);
+  if (engine === 'trl') return (await import('./train-trl.js')).runTrl(argv);
+  if (engine !== 'tfjs') {
+    process.stderr.write(`ipo train: --engine must be tfjs or trl, got '${engine}'\n`);
+    return 2;
+  }
+  argv = argv.filter((a, i) => !(a === '--engine' || a.startsWith('--engine=') || argv[i - 1] === '--engine'));
   const onInterrupt = (flags: Flags) => `the checkpoint in ${flags.string('output') ?? flags.string('out') ?? DEFAULT_OUTPUT}/checkpoint holds the last finished step: re-run the same command to resume`;
   return runCommand({ name: 'train', help: HELP, options: OPTIONS, onInterrupt }, argv, async (flags) => {
     const out = flags.output(DEFAULT_OUTPUT, 'out')!;
@@ -93,15 +109,7 @@ export function run(argv: string[]): Promise<number> {
 function summaryText(summary: TrainSummary, seconds: number): string {
   return (
     `done in ${seconds.toFixed(0)} s: ${summary.stepsRun} steps` +
-    `${change('held-out harmful', summary.heldout)}${change('held-out benign', summary.heldoutBenign)}\n` +
+    `${heldoutChange('held-out harmful', summary.heldout)}${heldoutChange('held-out benign', summary.heldoutBenign)}\n` +
     `  metrics:    ${summary.metricsPath}\n  chart:      ${summary.chartPath}\n  checkpoint: ${summary.checkpointDir}\n`
   );
-}
-
-/** '; NAME margin a -> b, accuracy c -> d' from the first to the last evaluation, or '' with fewer than two. */
-function change(name: string, lines: EvalLine[]): string {
-  const first = lines[0];
-  const last = lines[lines.length - 1];
-  if (!first || !last || first === last) return '';
-  return `; ${name} margin ${first.margin.toFixed(4)} -> ${last.margin.toFixed(4)}, accuracy ${first.accuracy.toFixed(2)} -> ${last.accuracy.toFixed(2)}`;
 }
