@@ -93,6 +93,12 @@ const OPTIONS = {
   fresh: { type: 'boolean' },
 } as const;
 
+function requiredModel(flags: Flags): string {
+  const model = flags.string('model');
+  if (!model) throw new UsageError('--engine trl needs --model DIR (a Hugging Face model folder) or a hub id');
+  return model;
+}
+
 /** `--on`, `--off` or neither: true, false or undefined; both is a usage error. */
 function toggle(flags: Flags, on: string, off: string): boolean | undefined {
   if (flags.bool(on) && flags.bool(off)) throw new UsageError(`--${on} and --${off} contradict each other`);
@@ -103,7 +109,7 @@ function toggle(flags: Flags, on: string, off: string): boolean | undefined {
 export function runTrl(argv: string[]): Promise<number> {
   return runCommand({ name: 'train', help: TRL_HELP, options: OPTIONS }, argv, async (flags) => {
     const options = {
-      model: flags.required('model', 'a Hugging Face model folder or a hub id'),
+      model: requiredModel(flags),
       out: flags.output(DEFAULT_OUTPUT, 'out')!,
       pairsPath: flags.string('pairs'),
       benignPath: flags.string('benign'),

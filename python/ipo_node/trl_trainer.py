@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import glob
 import json
+import math
 import os
 import re
 
@@ -45,6 +46,16 @@ def resolve_fused(mode) -> tuple[object | None, str]:
     return None, f"fused loss unavailable, using TRL's own loss: {reason}"
 
 
+def lr_factor(k: int, total_steps: int, warmup: int) -> float:
+    """Share of the peak learning rate at 0-based step k: warm-up (k + 1) / (W + 1), not Hugging Face's
+    k / W (whose first step runs at lr 0 and trains nothing), then a half cosine to 0. The same function
+    as `cosineWithWarmup` in lib/train/schedule.ts."""
+    if k < warmup:
+        return (k + 1) / (warmup + 1)
+    progress = (k - warmup) / max(1, total_steps - warmup)
+    return 0.5 * (1 + math.cos(math.pi * progress))
+
+
 def trainer_class(make_fused):
     from transformers import TrainerCallback
     from trl import DPOTrainer
@@ -54,6 +65,16 @@ def trainer_class(make_fused):
 
         def _prepare_dataset(self, dataset, processing_class, args, dataset_name):
             return dataset
+
+        def create_scheduler(self, num_training_steps, optimizer=None):
+            """lib/train/schedule.ts `cosineWithWarmup`, so both engines step the same learning rates."""
+            if self.lr_scheduler is None:
+                from torch.optim.lr_scheduler import LambdaLR
+
+                warmup = self.args.get_warmup_steps(num_training_steps)
+                self.lr_scheduler = LambdaLR(optimizer or self.optimizer, lambda k: lr_factor(k, num_training_steps, warmup))
+                self._created_lr_scheduler = True
+            return self.lr_scheduler
 
     cls = make_fused(IpoDPOTrainer) if make_fused else IpoDPOTrainer
 
