@@ -5,33 +5,16 @@ Struct layouts mirror the headers field for field; `call()` turns a non-zero sta
 """
 import ctypes as C
 import os
+import sys
 
-IGNORE_INDEX = -100
-DTYPES = {"float32": 0, "bfloat16": 1, "float16": 2}
-LOSS_TYPES = {"sigmoid": 0, "robust": 1, "hinge": 2, "ipo": 3}
+# The structs and enums are the PyTorch bridge's declarations (python/ipo_node/_abi.py): one ctypes
+# mirror of the headers for the whole repository. Importing it loads no torch.
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))), "python"))
+from ipo_node._abi import IGNORE_INDEX, LOSS_TYPES, DpoOptions, DpoOutputs, Error, Logits  # noqa: E402
+from ipo_node._abi import DTYPE_CODES as DTYPES  # noqa: E402
+
 STATUS = {0: "OK", 1: "TYPE", 2: "RANGE", 3: "NONFINITE", 4: "RUNTIME", 5: "UNAVAILABLE"}
 H2D, D2H, D2D = 1, 2, 3
-
-
-class Error(C.Structure):
-    _fields_ = [("status", C.c_int32), ("argument", C.c_char * 32), ("message", C.c_char * 256),
-                ("sequence", C.c_int64), ("position", C.c_int64)]
-
-
-class Logits(C.Structure):
-    _fields_ = [("data", C.c_void_p), ("dtype", C.c_int32), ("sequences", C.c_int64), ("seq_len", C.c_int64),
-                ("vocab", C.c_int64), ("labels", C.c_void_p)]
-
-
-class DpoOptions(C.Structure):
-    _fields_ = [("beta", C.c_double), ("loss_type", C.c_int32), ("label_smoothing", C.c_double),
-                ("sft_weight", C.c_double), ("threads", C.c_int32)]
-
-
-class DpoOutputs(C.Structure):
-    _fields_ = [("loss", C.c_double), ("accuracy", C.c_double), ("chosen_logps", C.c_void_p),
-                ("rejected_logps", C.c_void_p), ("chosen_rewards", C.c_void_p), ("rejected_rewards", C.c_void_p),
-                ("margins", C.c_void_p), ("grad", C.c_void_p), ("grad_is_zeroed", C.c_int32)]
 
 
 class DeviceInfo(C.Structure):
@@ -50,7 +33,7 @@ class IpoError(Exception):
         super().__init__(f"[{self.status}] {err.message.decode()}")
 
 
-LIBRARY_DIRS = [("build-cuda-lib",), ("build-cuda", "Release"), ("build-cuda",), ("build-cuda-node", "Release")]
+LIBRARY_DIRS = [("build-cuda-lib",), ("build-cuda", "Release"), ("build-cuda",)]
 
 
 def default_library_path():
