@@ -11,7 +11,7 @@
  */
 import type { ChatMessage, ModelClient } from '../model/types.js';
 import { APIError } from 'openai';
-import { describeError } from '../model/retry.js';
+import { formatError } from '../run/errors.js';
 import { findRefusalPhrase } from '../text/refusal.js';
 import { loadCueModel, scoreFeatures, sentenceFeatures, type CueModel } from './cue-model.js';
 
@@ -148,7 +148,7 @@ export function judgeDetector(client: ModelClient, options: JudgeDetectorOptions
           throw err;
         }
         useSchema = false;
-        process.emitWarning?.(`judge: structured output refused (${describeError(err)}); continuing with plain answers`);
+        process.emitWarning?.(`judge: structured output refused (${formatError(err)}); continuing with plain answers`);
       }
     }
     return client.chat(messages, sampling);

@@ -24,7 +24,8 @@ import type { ChatMessage, EndpointConfig, Generation, ModelClient, SamplingOpti
 import { type ChatTemplate, renderContinuation, renderPrompt } from './chat-template.js';
 import { DEFAULT_CLOSING, parseTrace, combineReasoning } from './reasoning.js';
 import { contextFromModelList, contextOverflow, defaultMaxTokens } from './context.js';
-import { type BackoffOptions, DEFAULT_BACKOFF, MalformedResponseError, describeError, isRetryable, retryDelayMs, sleep } from './retry.js';
+import { formatError } from '../run/errors.js';
+import { type BackoffOptions, DEFAULT_BACKOFF, MalformedResponseError, isRetryable, retryDelayMs, sleep } from './retry.js';
 
 export type ContinuationMode = 'chat' | 'completions';
 
@@ -113,7 +114,7 @@ export function createModelClient(config: ModelClientOptions): EndpointClient {
         if (attempt >= maxRetries || !isRetryable(err)) throw namingServer(err, config.baseUrls[index]);
         const delayMs = retryDelayMs(attempt, err, backoff);
         stats.retries++;
-        config.onRetry?.({ attempt: attempt + 1, delayMs, error: describeError(err), baseUrl: config.baseUrls[index] });
+        config.onRetry?.({ attempt: attempt + 1, delayMs, error: formatError(err), baseUrl: config.baseUrls[index] });
         await sleep(delayMs);
       }
     }

@@ -56,10 +56,4 @@ function retryAfterMs(err: unknown): number | undefined {
 }
 
 /** A short description of a failure for logs and skip reasons (never includes request headers). */
-export function describeError(err: unknown): string {
-  if (err instanceof APIError && err.status !== undefined) return `HTTP ${err.status}: ${err.message}`;
-  if (err instanceof Error) return `${err.name}: ${err.message}`;
-  return String(err);
-}
-
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
