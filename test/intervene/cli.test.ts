@@ -8,6 +8,7 @@ import { run as intervene } from '../../lib/cli/intervene.js';
 import { readPairs } from '../../lib/pairs/record.js';
 import { CLI, ensureBuilt } from './build.js';
 import { TRIGGER_A, answer, isJudge } from './world.js';
+import { capture } from '../support/capture.js';
 
 const servers: ScriptedServer[] = [];
 afterEach(async () => {
@@ -15,22 +16,8 @@ afterEach(async () => {
 });
 const tmp = () => mkdtempSync(join(tmpdir(), 'ipo-cli-'));
 
-/** Runs `run(argv)` capturing stderr/stdout. */
-async function runCaptured(argv: string[]) {
-  let stderr = '';
-  let stdout = '';
-  const errWrite = process.stderr.write.bind(process.stderr);
-  const outWrite = process.stdout.write.bind(process.stdout);
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
-  try {
-    const code = await intervene(argv);
-    return { code, stderr, stdout };
-  } finally {
-    process.stderr.write = errWrite;
-    process.stdout.write = outWrite;
-  }
-}
+/** Runs `ipo intervene` in-process with its output captured. */
+const runCaptured = (argv: string[]) => capture(() => intervene(argv));
 
 describe('ipo intervene arguments', () => {
   it('prints help', async () => {

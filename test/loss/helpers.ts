@@ -12,6 +12,18 @@ export function cpuBinding(): NativeBinding {
 }
 
 /** mulberry32: small, seedable, good enough for test data. */
+/** The instruction sets this CPU can run the row kernels with (every one the addon knows), in a fixed order. */
+export function availableSimdLevels(native: NativeBinding): string[] {
+  return ['scalar', 'avx2', 'avx512', 'neon'].filter((name) => {
+    try {
+      native.selectSimd(name);
+      return true;
+    } catch {
+      return false;
+    }
+  });
+}
+
 export function rng(seed: number): () => number {
   let a = seed >>> 0;
   return () => {

@@ -6,17 +6,10 @@
  * has, must fail the call with a RangeError naming the row; and the same row without it must not.
  */
 import { afterAll, describe, expect, it } from 'vitest';
-import { cpuBinding, randomBatch } from './helpers.js';
+import { availableSimdLevels, cpuBinding, randomBatch } from './helpers.js';
 
 const native = cpuBinding();
-const simdLevels = ['scalar', 'avx2', 'avx512'].filter((name) => {
-  try {
-    native.selectSimd(name);
-    return true;
-  } catch {
-    return false;
-  }
-});
+const simdLevels = availableSimdLevels(native);
 afterAll(() => native.selectSimd('auto'));
 
 const vocab = 2 * 2048 + 16 + 8 + 5; // two full blocks, then a 16-wide pair, one 8-wide vector and a scalar tail

@@ -7,17 +7,10 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { decode } from '../../lib/loss/dtype.js';
 import { referenceDpoLoss, referenceSequenceLogprobs, referenceTokenLogprobs } from '../../lib/loss/reference.js';
 import type { DpoOptions, LogitsDtype, LossType } from '../../lib/loss/types.js';
-import { cloneInput, cpuBinding, maxRelError, normRatio, randomBatch, relError, type BatchSpec } from './helpers.js';
+import { availableSimdLevels, cloneInput, cpuBinding, maxRelError, normRatio, randomBatch, relError, type BatchSpec } from './helpers.js';
 
 const native = cpuBinding();
-const simdLevels = ['scalar', 'avx2', 'avx512', 'neon'].filter((name) => {
-  try {
-    native.selectSimd(name);
-    return true;
-  } catch {
-    return false;
-  }
-});
+const simdLevels = availableSimdLevels(native);
 afterAll(() => native.selectSimd('auto'));
 
 const dtypes: LogitsDtype[] = ['float32', 'bfloat16', 'float16'];
