@@ -26,12 +26,17 @@ export interface Sentence {
   end: number;
 }
 
+/**
+ * Abbreviations that are not also common sentence-final words. Those that stand before a number
+ * ("No. 5", "p. 12", "Fig. 3", "max. 3") need no entry: rule 3a keeps a digit with its sentence, and
+ * listing them would glue "Wait, no." to the sentence after it, the commonest turn in R1 reasoning.
+ */
 const ABBREVIATIONS = new Set(
   [
-    'e.g', 'i.e', 'vs', 'cf', 'viz', 'approx', 'est', 'dept', 'fig', 'figs', 'eq', 'eqs', 'no', 'nos', 'vol', 'pp', 'p',
+    'e.g', 'i.e', 'vs', 'cf', 'viz', 'dept',
     'mr', 'mrs', 'ms', 'dr', 'prof', 'sr', 'jr', 'st', 'mt', 'ft', 'lt', 'col', 'gen', 'gov', 'sen', 'rep', 'rev', 'hon',
     'inc', 'ltd', 'co', 'corp', 'u.s', 'u.k', 'u.n', 'e.u', 'a.m', 'p.m', 'ph.d', 'b.sc', 'm.sc', 'jan', 'feb', 'mar',
-    'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec', 'al', 'min', 'max', 'vs', 'ca',
+    'apr', 'jun', 'jul', 'aug', 'sep', 'sept', 'oct', 'nov', 'dec', 'al',
   ].map((a) => a.toLowerCase()),
 );
 

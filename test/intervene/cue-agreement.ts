@@ -9,7 +9,8 @@ import { splitSentences } from '../../lib/text/sentences.js';
 export interface LabelledTrace {
   id: string;
   category: string;
-  split: 'dev' | 'heldout' | 'fresh-A' | 'fresh-B' | 'fresh-C' | 'fresh-D';
+  /** traces.json: dev, heldout; fresh.json: fresh-A .. fresh-G; written.json: its batch (g1 ..). */
+  split: string;
   prompt: string;
   reasoning: string;
   /** The hand-labelled first cue (sentence number), 0 for a safe trace. */
@@ -19,9 +20,12 @@ export interface LabelledTrace {
 
 export const CUE_TRACES_PATH = new URL('./fixtures/cue-traces/traces.json', import.meta.url);
 export const loadCueTraces = (): LabelledTrace[] => JSON.parse(readFileSync(CUE_TRACES_PATH, 'utf8')) as LabelledTrace[];
-/** The fresh batches (fresh.json): A-C measured once and then trained on, D never trained on (README). */
+/** The fresh batches (fresh.json): A-C measured once and then trained on, D-G never trained on (README). */
 export const FRESH_CUE_TRACES_PATH = new URL('./fixtures/cue-traces/fresh.json', import.meta.url);
 export const loadFreshCueTraces = (): LabelledTrace[] => JSON.parse(readFileSync(FRESH_CUE_TRACES_PATH, 'utf8')) as LabelledTrace[];
+/** The training batches written for the scorer (written.json, README). */
+export const WRITTEN_CUE_TRACES_PATH = new URL('./fixtures/cue-traces/written.json', import.meta.url);
+export const loadWrittenCueTraces = (): LabelledTrace[] => JSON.parse(readFileSync(WRITTEN_CUE_TRACES_PATH, 'utf8')) as LabelledTrace[];
 
 export interface Agreement {
   traces: number;

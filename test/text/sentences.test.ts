@@ -64,6 +64,15 @@ describe('rules', () => {
       'Next.',
     ]);
   });
+  it('ends a sentence at "no." and other words that abbreviate only before a number', () => {
+    expect(texts('Wait, no. That is wrong. See No. 5 and p. 12, max. 3 doses. I said no. Done.')).toEqual([
+      'Wait, no.',
+      'That is wrong.',
+      'See No. 5 and p. 12, max. 3 doses.',
+      'I said no.',
+      'Done.',
+    ]);
+  });
   it('ends a sentence at "etc." only before a capital', () => {
     expect(texts('Knives, ropes, etc. are tools. Also guns etc. Then stop.')).toEqual(['Knives, ropes, etc. are tools.', 'Also guns etc.', 'Then stop.']);
   });
