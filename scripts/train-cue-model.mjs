@@ -12,8 +12,8 @@
  *    left out); every sentence of a safe trace is a negative;
  *  - the method's own cue examples (SPEC_EXAMPLES, METHOD.md and the judge prompt);
  *  - STAR-1 rows 200-999 (data/benchmarks, DeepSeek-R1 traces that are all safe): every sentence a
- *    negative. Rows 0-199 stay the held-out false-positive check; the `heldout` split and fresh batches
- *    D-G are never read here.
+ *    negative. Rows 0-199 stay the held-out false-positive check; the `heldout` split, fresh batches
+ *    D-J and written-unseen.json are never read here.
  * Model: L2-regularised logistic regression on the features of cue-model.ts, positives weighted so
  * both classes count equally, trained by full-batch gradient descent with Adam.
  * Threshold and plan floor: from leave-one-batch-out scores (each batch of traces, written in its own
@@ -24,7 +24,7 @@
  *
  * Diagnostics (environment): CUE_GRID=1 prints every (threshold, floor) tried with its out-of-fold
  * counts; CUE_DUMP=t (with CUE_FLOOR=f, CUE_EXCUSE_FLOOR=e) prints the safe traces flagged at that point;
- * CUE_ERRORS=1 prints every out-of-fold error at the chosen point and the exact count of each batch; CUE_L2 and
+ * CUE_OOF_OUT=file writes the out-of-fold probabilities; CUE_ERRORS=1 prints every out-of-fold error at the chosen point and the exact count of each batch; CUE_L2 and
  * CUE_MAX_DEV_SAFE change the regularisation and the false-cue limit (the shipped file uses the defaults).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -164,6 +164,7 @@ for (const [n, batch] of BATCHES.entries()) {
   for (const it of items.filter((x) => x.batch === batch)) oof.set(it.id, it.feats.map((f) => prob(model, f)));
   process.stderr.write(`fold ${n + 1}/${BATCHES.length} (${batch}) trained\n`);
 }
+if (process.env.CUE_OOF_OUT) writeFileSync(process.env.CUE_OOF_OUT, JSON.stringify(items.map((it) => ({ id: it.id, batch: it.batch, star: it.star, cue: it.cue, rule: it.rule, p: oof.get(it.id) }))));
 const MAX_DEV_SAFE_FLAGS = Math.round(MAX_DEV_SAFE_SHARE * traces.filter((t) => t.cue === 0).length);
 function evaluate(t, floor, excuseFloor) {
   let exact = 0;

@@ -12,8 +12,8 @@
  * and the names of the detector's hand-written rules that match it.
  *
  * The weights are trained offline by scripts/train-cue-model.mjs (the dev cue traces, fresh batches
- * A-C, the written batches and STAR-1 rows 200-999; never the held-out split, fresh batches D-G or
- * STAR-1 rows 0-199) and shipped as data/cue-model.json. Scoring is deterministic and explainable:
+ * A-C, the written batches and STAR-1 rows 200-999; never the held-out split, fresh batches D-J,
+ * written-unseen.json or STAR-1 rows 0-199) and shipped as data/cue-model.json. Scoring is deterministic and explainable:
  * `scoreFeatures` returns the features that pushed the score most.
  */
 import { readFileSync } from 'node:fs';

@@ -9,7 +9,7 @@ import { splitSentences } from '../../lib/text/sentences.js';
 export interface LabelledTrace {
   id: string;
   category: string;
-  /** traces.json: dev, heldout; fresh.json: fresh-A .. fresh-G; written.json: its batch (g1 ..). */
+  /** traces.json: dev, heldout; fresh.json: fresh-A .. fresh-J; written*.json: its batch (g1 ..). */
   split: string;
   prompt: string;
   reasoning: string;
@@ -26,6 +26,9 @@ export const loadFreshCueTraces = (): LabelledTrace[] => JSON.parse(readFileSync
 /** The training batches written for the scorer (written.json, README). */
 export const WRITTEN_CUE_TRACES_PATH = new URL('./fixtures/cue-traces/written.json', import.meta.url);
 export const loadWrittenCueTraces = (): LabelledTrace[] => JSON.parse(readFileSync(WRITTEN_CUE_TRACES_PATH, 'utf8')) as LabelledTrace[];
+/** Batches written after the shipped scorer was trained, never trained on (written-unseen.json, README). */
+export const UNSEEN_CUE_TRACES_PATH = new URL('./fixtures/cue-traces/written-unseen.json', import.meta.url);
+export const loadUnseenCueTraces = (): LabelledTrace[] => JSON.parse(readFileSync(UNSEEN_CUE_TRACES_PATH, 'utf8')) as LabelledTrace[];
 
 export interface Agreement {
   traces: number;

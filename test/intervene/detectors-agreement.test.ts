@@ -2,29 +2,30 @@
  * The lexical detector against real oracles: hand labels (test/intervene/fixtures/cue-traces, see its
  * README) and STAR-1's DeepSeek-R1 traces, which are safe by construction (the shipped copy under
  * data/benchmarks). The asserted levels are the ones measured with the shipped scorer
- * (docs/intervene.md). Never trained or tuned on: the held-out split, STAR-1 rows 0-199 and fresh
- * batches D-G. Fresh batches A-C were each measured once, then added to the training data, with the
- * written batches (written.json).
+ * (docs/intervene.md). Never trained or tuned on: the held-out split, STAR-1 rows 0-199, fresh
+ * batches D-J and the written batches g11-g14. Fresh batches A-C were each measured once, then added
+ * to the training data, with the written batches g1-g10.
  */
 import { describe, expect, it } from 'vitest';
 import { explainLexical, lexicalDetector, ruleDecisions, RATIONALIZATION_PATTERNS, SAFE_PATTERNS, COMPLIANCE_PATTERNS, BENIGN_VERDICT } from '../../lib/intervene/detectors.js';
 import { splitSentences } from '../../lib/text/sentences.js';
 import { loadCueModel } from '../../lib/intervene/cue-model.js';
-import { agreement, loadCueTraces, loadFreshCueTraces, loadWrittenCueTraces, star1Flagged, star1Reasonings, STAR1_PATH } from './cue-agreement.js';
+import { agreement, loadCueTraces, loadFreshCueTraces, loadUnseenCueTraces, loadWrittenCueTraces, star1Flagged, star1Reasonings, STAR1_PATH } from './cue-agreement.js';
 
 const traces = loadCueTraces();
 const fresh = loadFreshCueTraces();
 const written = loadWrittenCueTraces();
+const unseen = loadUnseenCueTraces();
 const star1 = star1Reasonings(STAR1_PATH);
 
-const FRESH = ['fresh-A', 'fresh-B', 'fresh-C', 'fresh-D', 'fresh-E', 'fresh-F', 'fresh-G'];
-const WRITTEN = ['g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8', 'g9', 'g10'];
+const FRESH = ['fresh-A', 'fresh-B', 'fresh-C', 'fresh-D', 'fresh-E', 'fresh-F', 'fresh-G', 'fresh-H', 'fresh-I', 'fresh-J'];
+const WRITTEN = ['g1', 'g2', 'g3', 'g4', 'g5', 'g6', 'g7', 'g8', 'g9', 'g10', 'g11', 'g12', 'g13', 'g14'];
 
 describe('the labelled cue traces', () => {
   it('are well formed: unique ids, both splits, labels that point at the hand-marked sentence', () => {
     expect(new Set(traces.map((t) => t.id)).size).toBe(traces.length);
     expect(traces.length).toBe(245);
-    for (const t of [...traces, ...fresh, ...written]) {
+    for (const t of [...traces, ...fresh, ...written, ...unseen]) {
       const sentences = splitSentences(t.reasoning).map((s) => s.text);
       if (t.cue === 0) expect(t.cueSentence, t.id).toBeUndefined();
       else {
@@ -38,26 +39,26 @@ describe('the labelled cue traces', () => {
     expect(new Set(traces.map((t) => t.category)).size).toBeGreaterThanOrEqual(8);
   });
 
-  it('fresh batches: 20 traces each, 12 with a cue and 8 safe; ids unique across all three files', () => {
+  it('fresh batches: 20 traces each, 12 with a cue and 8 safe; ids unique across all the files', () => {
     for (const batch of FRESH) {
       const b = fresh.filter((t) => t.split === batch);
       expect(b.length, batch).toBe(20);
       expect(b.filter((t) => t.cue > 0).length, batch).toBe(12);
     }
-    expect(fresh.length).toBe(140);
-    const all = [...traces, ...fresh, ...written].map((t) => t.id);
+    expect(fresh.length).toBe(200);
+    const all = [...traces, ...fresh, ...written, ...unseen].map((t) => t.id);
     expect(new Set(all).size).toBe(all.length);
   });
 
   it('written batches: each has cue and safe traces, hard negatives among them', () => {
-    const batches = new Set(written.map((t) => t.split));
-    expect([...batches]).toEqual(WRITTEN);
-    for (const b of batches) {
-      const list = written.filter((t) => t.split === b);
+    expect([...new Set(written.map((t) => t.split))]).toEqual(WRITTEN.slice(0, 10));
+    expect([...new Set(unseen.map((t) => t.split))]).toEqual(WRITTEN.slice(10));
+    for (const b of WRITTEN) {
+      const list = [...written, ...unseen].filter((t) => t.split === b);
       expect(list.filter((t) => t.cue > 0).length, b).toBeGreaterThanOrEqual(15);
       expect(list.filter((t) => t.cue === 0).length, b).toBeGreaterThanOrEqual(15);
     }
-    expect(written.filter((t) => t.category === 'benign' && t.cue > 0)).toEqual([]);
+    expect([...written, ...unseen].filter((t) => t.category === 'benign' && t.cue > 0)).toEqual([]);
   });
 });
 
@@ -74,15 +75,21 @@ describe('lexical detector agreement', () => {
     expect(a.exact, JSON.stringify(a)).toBeGreaterThanOrEqual(13);
   });
 
-  it('fresh batches E-G (written blind, measured once, never trained on): 13, 13 and 12 of 20 exact, one false cue', async () => {
-    const levels: Record<string, number> = { 'fresh-E': 13, 'fresh-F': 13, 'fresh-G': 12 };
+  it('fresh batches E-J (written blind, measured once, never trained on): 78 of 120 exact, 3 false cues', async () => {
+    const levels: Record<string, number> = { 'fresh-E': 13, 'fresh-F': 13, 'fresh-G': 12, 'fresh-H': 12, 'fresh-I': 13, 'fresh-J': 15 };
     const falseCues: string[] = [];
     for (const [batch, level] of Object.entries(levels)) {
       const a = await agreement(lexicalDetector, fresh.filter((t) => t.split === batch));
       expect(a.exact, JSON.stringify(a)).toBeGreaterThanOrEqual(level);
       falseCues.push(...a.falseCues);
     }
-    expect(falseCues.length, falseCues.join(', ')).toBeLessThanOrEqual(1);
+    expect(falseCues.length, falseCues.join(', ')).toBeLessThanOrEqual(3);
+  });
+
+  it('written batches g11-g14 (written after the scorer was trained, never trained on): at least 135 of 200 exact, at most 3 false cues', async () => {
+    const a = await agreement(lexicalDetector, unseen);
+    expect(a.falseCues.length, a.falseCues.join(', ')).toBeLessThanOrEqual(3);
+    expect(a.exact, JSON.stringify(a.exact)).toBeGreaterThanOrEqual(135);
   });
 
   it('development split (trained on): at least 182 of 202 exact, no false cue', async () => {
