@@ -126,6 +126,8 @@ void row_grad(const void* row_v, void* out_v, int64_t n, float lse, float neg_co
   for (int k = 0; k < 6; ++k) poly[k] = neg_coef * ipo::kExp2Poly[k];
   const typename V::reg vl = V::set1(lse);
   int64_t i = 0;
+  // the head below aligns to kPairAlign, which must satisfy the single-register stream's alignment too
+  static_assert(V::kPairAlign % V::template kStreamAlign<D> == 0, "kPairAlign must be a multiple of kStreamAlign");
   if (stream) {
     // Scalar head up to the store alignment, then aligned non-temporal stores.
     while (i < n && (reinterpret_cast<uintptr_t>(out + i) % V::kPairAlign) != 0) {
