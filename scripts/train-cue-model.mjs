@@ -23,8 +23,9 @@
  * find the method's own cue examples with the final weights.
  *
  * Diagnostics (environment): CUE_GRID=1 prints every (threshold, floor) tried with its out-of-fold
- * counts; CUE_DUMP=t (with CUE_FLOOR=f, CUE_EXCUSE_FLOOR=e) prints the safe traces flagged at that point;
- * CUE_OOF_OUT=file writes the out-of-fold probabilities; CUE_ERRORS=1 prints every out-of-fold error at the chosen point and the exact count of each batch; CUE_L2 and
+ * counts; CUE_DUMP=t (with CUE_FLOOR=f, CUE_EXCUSE_FLOOR=e) prints the safe traces flagged at that
+ * point; CUE_OOF_OUT=file writes the out-of-fold probabilities; CUE_ERRORS=1 prints every out-of-fold
+ * error at the chosen point and the exact count of each batch; CUE_L2, CUE_SPEC_WEIGHT and
  * CUE_MAX_DEV_SAFE change the regularisation and the false-cue limit (the shipped file uses the defaults).
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -194,21 +195,21 @@ if (process.env.CUE_DUMP) {
     if (h !== it.cue && (it.cue === 0)) process.stderr.write(`FP ${it.id}@${h} ${oof.get(it.id)[h - 1]?.toFixed(2)}: ${it.sentences[h - 1]}\n`);
   }
 }
-if (process.env.CUE_ERRORS && ok.length) {
-  const c = ok.reduce((a, g) => (g.exact > a.exact ? g : a), ok[0]);
+if (!ok.length) throw new Error('no threshold meets the false-cue limits; see CUE_GRID=1');
+const chosen = ok.reduce((a, g) => (g.exact > a.exact ? g : a), ok[0]);
+process.stderr.write(`out-of-fold at the chosen threshold ${chosen.t} (plan floor ${chosen.floor}, excuse floor ${chosen.excuseFloor}): training traces exact ${chosen.exact}/${traces.length}, training safe traces flagged ${chosen.devSafeFlags}, STAR-1 200-999 flagged ${chosen.starFlags}\n`);
+
+if (process.env.CUE_ERRORS) {
   const per = new Map();
   for (const it of items.filter((x) => !x.star)) {
     const probs = oof.get(it.id);
-    const h = decide(it, probs, c.t, c.floor, c.excuseFloor);
+    const h = decide(it, probs, chosen.t, chosen.floor, chosen.excuseFloor);
     const [e, n] = per.get(it.batch) ?? [0, 0];
     per.set(it.batch, [e + (h === it.cue ? 1 : 0), n + 1]);
     if (h !== it.cue) process.stderr.write(`${it.id} want ${it.cue} got ${h}${it.cue ? `\n  cue p=${probs[it.cue - 1].toFixed(2)} ${it.rule[it.cue - 1]}: ${it.sentences[it.cue - 1].slice(0, 140)}` : ''}${h ? `\n  got p=${probs[h - 1].toFixed(2)} ${it.rule[h - 1]}: ${it.sentences[h - 1].slice(0, 140)}` : ''}\n`);
   }
   process.stderr.write(`per batch: ${[...per].map(([b, [e, n]]) => `${b} ${e}/${n}`).join(', ')}\n`);
 }
-if (!ok.length) throw new Error('no threshold meets the false-cue limits; see CUE_GRID=1');
-const chosen = ok.reduce((a, g) => (g.exact > a.exact ? g : a), ok[0]);
-process.stderr.write(`out-of-fold at the chosen threshold ${chosen.t} (plan floor ${chosen.floor}, excuse floor ${chosen.excuseFloor}): training traces exact ${chosen.exact}/${traces.length}, training safe traces flagged ${chosen.devSafeFlags}, STAR-1 200-999 flagged ${chosen.starFlags}\n`);
 
 const model = finalModel;
 model.threshold = chosen.t;
